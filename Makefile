@@ -1,0 +1,58 @@
+# osmem: build the allocator and its test programs, grade them, test the kit.
+#
+#   make check   build, then grade src/libosmem.so (or OSMEM=...) and print the score table
+#   make test    everything the kit tests about itself (includes the grading)
+#   make refs    regenerate tests/ref/*.ref from the reference library, checked by the model
+#
+# Variables: OSMEM=<libosmem.so or a source dir with a Makefile>, TRACER=strace|ltrace,
+# TEST=<program>, JOBS=<pytest-xdist workers, default auto>.
+
+CC      = gcc
+PYTHON  ?= /usr/bin/python3
+CFLAGS  ?= -O2 -g
+WARN    := -Wall -Wextra -Werror
+TRACER  ?= strace
+OSMEM   ?= src/libosmem.so
+JOBS    ?= auto
+
+LIB_SRCS  := $(wildcard src/*.c) utils/printf.c
+LIB_HDRS  := $(wildcard src/*.h) $(wildcard utils/*.h)
+PROGRAMS  := $(patsubst tests/%.c,build/tests/%,$(wildcard tests/*.c))
+MARKERS   := build/libosmem_markers.so
+
+# Test programs: ltrace only sees calls through a lazily bound PLT without IBT stubs.
+PROG_FLAGS := $(WARN) -O2 -g -fcf-protection=none -Iutils -Itests
+PROG_LINK  := -Lsrc -losmem -Wl,-z,lazy
+
+.PHONY: all check test refs deps clean
+all: src/libosmem.so $(PROGRAMS) $(MARKERS)
+
+src/libosmem.so: $(LIB_SRCS) $(LIB_HDRS) src/libosmem.map
+	$(CC) $(WARN) $(CFLAGS) -fPIC -shared -Isrc -Iutils -Wl,--version-script=src/libosmem.map \
+		-Wl,-soname,libosmem.so -o $@ $(LIB_SRCS)
+
+build/tests/%: tests/%.c utils/printf.c $(wildcard tests/*.h) $(LIB_HDRS) src/libosmem.so
+	@mkdir -p $(@D)
+	$(CC) $(PROG_FLAGS) -o $@ $< utils/printf.c $(PROG_LINK)
+
+$(MARKERS): checker/markers.c utils/printf.c utils/printf.h
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O2 -fPIC -shared -Iutils -o $@ checker/markers.c utils/printf.c -ldl
+
+deps:
+	@checker/deps.sh
+
+PYTEST := $(PYTHON) -m pytest -p no:cacheprovider --rootdir=checker -c checker/pytest.ini
+GRADE_ARGS := --osmem=$(OSMEM) --tracer=$(TRACER) $(if $(TEST),--program=$(TEST))
+
+check: deps all
+	$(PYTEST) -n $(JOBS) checker/test_grade.py $(GRADE_ARGS)
+
+test: deps all
+	$(PYTEST) -n $(JOBS) checker $(GRADE_ARGS)
+
+refs: deps all
+	$(PYTHON) checker/refs.py --tracer=$(TRACER)
+
+clean:
+	rm -rf build src/libosmem.so

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: BSD-3-Clause
+/*
+ * The heap list: every heap block, in address order.
+ *
+ * Invariants:
+ *   - consecutive blocks touch: (char *)b + 32 + b->size == (char *)b->next, and the last
+ *     block ends at the break, so the list tiles the heap with no gaps;
+ *   - prev/next agree: b->next->prev == b, first->prev == NULL, last->next == NULL;
+ *   - sizes are multiples of 8, statuses are STATUS_FREE or STATUS_ALLOC;
+ *   - adjacent FREE blocks may exist: merging is deferred to block_list_coalesce(), called
+ *     before a search, so os_free stays O(1) and syscall-free.
+ */
+#include "osmem_internal.h"
+
+static struct block_meta *first;
+static struct block_meta *last;
+
+struct block_meta *block_list_first(void)
+{
+	return first;
+}
+
+struct block_meta *block_list_last(void)
+{
+	return last;
+}
+
+void block_list_append(struct block_meta *block, size_t size, int status)
+{
+	block->size = size;
+	block->status = status;
+	block->prev = last;
+	block->next = NULL;
+	if (last)
+		last->next = block;
+	else
+		first = block;
+	last = block;
+}
+
+bool block_list_is_member(const struct block_meta *block)
+{
+	if (block->status != STATUS_FREE && block->status != STATUS_ALLOC)
+		return false;
+	if (block->prev ? !heap_contains(block->prev, META_SIZE) || block->prev->next != block
+			: block != first)
+		return false;
+	if (block->next ? !heap_contains(block->next, META_SIZE) || block->next->prev != block
+			: block != last)
+		return false;
+	return true;
+}
+
+/* Unlinks block->next, whose bytes become part of block's payload. */
+static void swallow_next(struct block_meta *block)
+{
+	struct block_meta *gone = block->next;
+
+	block->size += META_SIZE + gone->size;
+	block->next = gone->next;
+	if (gone->next)
+		gone->next->prev = block;
+	else
+		last = block;
+}
+
+void block_list_coalesce(void)
+{
+	for (struct block_meta *b = first; b; b = b->next)
+		if (b->status == STATUS_FREE)
+			while (b->next && b->next->status == STATUS_FREE)
+				swallow_next(b);
+}
+
+void block_split(struct block_meta *block, size_t need)
+{
+	if (block->size - need < MIN_SPLIT_REMAINDER)
+		return;
+
+	struct block_meta *rest = (struct block_meta *)((char *)payload_of(block) + need);
+
+	rest->size = block->size - need - META_SIZE;
+	rest->status = STATUS_FREE;
+	rest->prev = block;
+	rest->next = block->next;
+	if (block->next)
+		block->next->prev = rest;
+	else
+		last = rest;
+	block->next = rest;
+	block->size = need;
+}
+
+/*
+ * Grows block over its FREE successors, stopping as soon as it holds `need` bytes (at once, if
+ * it already does). Swallowing
+ * rewrites only prev links and block's size and next; each swallowed header keeps its size,
+ * status and next, so undoing can rebuild the chain from old_next to new_next.
+ */
+void block_absorb_free_successors(struct block_meta *block, size_t need,
+				  struct absorb_undo *undo)
+{
+	undo->block = block;
+	undo->old_size = block->size;
+	undo->old_next = block->next;
+	while (block->size < need && block->next && block->next->status == STATUS_FREE)
+		swallow_next(block);
+	undo->new_next = block->next;
+}
+
+void block_absorb_undo(const struct absorb_undo *undo)
+{
+	struct block_meta *prev = undo->block;
+
+	if (prev->next == undo->old_next)
+		return;
+	prev->size = undo->old_size;
+	prev->next = undo->old_next;
+	for (struct block_meta *b = undo->old_next; b != undo->new_next; b = b->next) {
+		b->prev = prev;
+		prev = b;
+	}
+	if (undo->new_next)
+		undo->new_next->prev = prev;
+	else
+		last = prev;
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: BSD-3-Clause */
+/*
+ * osmem: the design, and the interfaces between its parts.
+ *
+ * Every block is a 32-byte struct block_meta followed by its payload; the caller gets the
+ * payload. Payload sizes are multiples of 8, so payloads stay 8-byte aligned.
+ *
+ * Two kinds of block:
+ *   - heap blocks (STATUS_FREE or STATUS_ALLOC) tile the brk() heap [start, break) with no
+ *     gaps, linked in address order in the heap list (block_list.c). The heap is created on
+ *     first use with one 128 KiB brk() (heap.c) and only grows, by exactly what is needed.
+ *   - mapped blocks (STATUS_MAPPED) each own one mmap() of exactly 32 + payload bytes and are
+ *     linked in a registry of live mappings (mapped.c), never in the heap list.
+ *
+ * A request of `need` = ALIGN8(size) bytes goes to a mapping when 32 + need reaches the mmap
+ * threshold (128 KiB; the page size for calloc). On the heap it takes the best fit among the
+ * free runs (a run = adjacent FREE blocks, merged just before the search; free_index.c), split
+ * when at least 40 bytes would be left over; with no fit, the last block grows in place if it is
+ * free, else a new block is appended at the break. os_free never merges and never calls brk.
+ *
+ * Failure atomicity: every path that can fail (brk, mmap, size overflow) makes its syscall
+ * before changing any block, or undoes what it changed (see struct absorb_undo), so a failed
+ * call returns NULL with errno == ENOMEM and leaves the heap exactly as it was.
+ *
+ * The library is single-threaded and never allocates with libc or prints through stdio.
+ */
+#ifndef OSMEM_INTERNAL_H
+#define OSMEM_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "block_meta.h"
+
+#define ALIGNMENT 8
+#define ALIGN8(n) (((n) + (ALIGNMENT - 1)) & ~(size_t)(ALIGNMENT - 1))
+
+#define MMAP_THRESHOLD ((size_t)128 * 1024)
+#define HEAP_PREALLOC ((size_t)128 * 1024)
+/* A split must leave room for a header and at least one aligned word of payload. */
+#define MIN_SPLIT_REMAINDER (META_SIZE + ALIGNMENT)
+/* Larger requests cannot be represented as object sizes (as in glibc): ENOMEM. */
+#define MAX_REQUEST ((size_t)PTRDIFF_MAX - META_SIZE - ALIGNMENT)
+
+static inline void *payload_of(struct block_meta *block)
+{
+	return block + 1;
+}
+
+static inline struct block_meta *block_of(void *payload)
+{
+	return (struct block_meta *)payload - 1;
+}
+
+/* heap.c: the brk() region. */
+bool heap_prepare(void);                       /* first use: preallocate; false on failure */
+bool heap_extend(size_t bytes, uintptr_t *old_break);   /* one brk() by exactly `bytes` */
+bool heap_contains(const void *addr, size_t len);
+uintptr_t heap_start(void);
+uintptr_t heap_break(void);
+
+/* block_list.c: the address-ordered list of heap blocks. */
+struct block_meta *block_list_first(void);
+struct block_meta *block_list_last(void);
+void block_list_append(struct block_meta *block, size_t size, int status);
+bool block_list_is_member(const struct block_meta *block);
+void block_list_coalesce(void);
+void block_split(struct block_meta *block, size_t need);
+
+/* What block_absorb_free_successors changed, so a failed realloc can put it back. */
+struct absorb_undo {
+	struct block_meta *block;
+	size_t old_size;
+	struct block_meta *old_next;
+	struct block_meta *new_next;
+};
+void block_absorb_free_successors(struct block_meta *block, size_t need,
+				  struct absorb_undo *undo);
+void block_absorb_undo(const struct absorb_undo *undo);
+
+/* free_index.c: where a heap request would go, decided without changing anything. */
+struct free_run {
+	struct block_meta *first;   /* first block of the run, NULL when there is none */
+	size_t size;                /* its payload once the run is merged */
+};
+struct free_run free_index_best_fit(size_t need);
+struct free_run free_index_last_run(void);
+
+/* mapped.c: blocks in their own mapping, and the registry of live ones. */
+struct block_meta *mapped_alloc(size_t need);
+void mapped_free(struct block_meta *block);
+bool mapped_is_live(const struct block_meta *block);
+
+#endif /* OSMEM_INTERNAL_H */
