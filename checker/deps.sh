@@ -1,0 +1,33 @@
+#!/bin/sh
+# Installs what the kit needs from Debian's archive when it is missing (as root), or prints the
+# exact command to run. Python packages come from Debian too: PyPI is not used.
+set -eu
+PYTHON=${PYTHON:-/usr/bin/python3}
+missing=""
+
+need_command() { command -v "$1" >/dev/null 2>&1 || missing="$missing $2"; }
+need_module() { "$PYTHON" -c "import $1" >/dev/null 2>&1 || missing="$missing $2"; }
+
+need_command gcc gcc
+need_command make make
+need_command nm binutils
+need_command patch patch
+need_command strace strace
+need_command ltrace ltrace
+need_command valgrind valgrind
+[ -x "$PYTHON" ] || missing="$missing python3"
+need_module pytest python3-pytest
+need_module xdist python3-pytest-xdist
+need_module hypothesis python3-hypothesis
+
+[ -z "$missing" ] && exit 0
+echo "osmem: installing missing Debian packages:$missing" >&2
+if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq >&2
+	# shellcheck disable=SC2086
+	apt-get install -y -qq $missing >&2
+else
+	echo "osmem: run as root:  apt-get update && apt-get install -y$missing" >&2
+	exit 1
+fi

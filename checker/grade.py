@@ -1,0 +1,87 @@
+"""The pipeline for one program: run -> parse -> normalise -> compare, and the verdict in words.
+
+Every stage is called here and only here, in order; the pytest plugin and the kit's own tests
+use grade() and never reach into a stage on their own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import events
+from catalogue import Program
+from compare import Verdict, compare
+from normalise import normalise
+from parse import parse
+from run import Run, run_traced
+from submission import Implementation
+
+MESSAGE_LINES = 5
+
+
+@dataclass(frozen=True)
+class Settings:
+    tracer: str
+    markers: Path
+    timeout: float
+
+
+@dataclass(frozen=True)
+class Result:
+    program: str
+    points: int
+    passed: bool
+    reason: str = ""                  # one line, for the score table
+    details: str = ""                 # the diff and the program's own message
+    outcome: str = ""                 # how the run ended when that alone fails ("" for exit 0)
+    actual: list[events.Call] = field(default_factory=list)
+
+
+def _tail(text: str, count: int = MESSAGE_LINES) -> str:
+    return "\n".join(text.strip().splitlines()[-count:])
+
+
+def outcome_problem(run: Run, ending: str) -> str:
+    """How the program ended, when that alone fails the test ("" when it exited with 0)."""
+    if run.timed_out:
+        return f"timed out after {run.timeout:g} s (a hang or an endless loop?)"
+    if ending.startswith("killed by"):
+        return f"crashed: {ending}"
+    if ending and ending != "exited with 0":
+        message = _tail(run.stderr, 1)
+        return f"program {ending}" + (f": {message}" if message else "")
+    if not ending and run.returncode != 0:
+        return f"the tracer failed (exit {run.returncode}): {_tail(run.stderr, 1)}"
+    return ""
+
+
+def expected_calls(program: Program) -> list[events.Call]:
+    return events.parse_ref(program.ref.read_text())
+
+
+def grade(program: Program, implementation: Implementation, settings: Settings,
+          expected: list[events.Call] | None = None) -> Result:
+    if implementation.problem or implementation.lib_dir is None:
+        return Result(program.name, program.points, False, implementation.problem)
+    run = run_traced(program.binary, Path(implementation.lib_dir), settings.tracer,
+                     settings.markers, settings.timeout)
+    trace = parse(settings.tracer, run.trace)
+    actual = normalise(trace)
+    verdict: Verdict = compare(expected if expected is not None else expected_calls(program),
+                               actual)
+    problem = outcome_problem(run, trace.ending)
+    if verdict.passed and not problem:
+        return Result(program.name, program.points, True, actual=actual)
+    reason = problem or verdict.summary
+    if implementation.missing:
+        reason = f"library lacks {', '.join(implementation.missing)}; {reason}"
+    details = [reason]
+    if not verdict.passed:
+        details.append(verdict.diff)
+    if run.stderr.strip():
+        details.append("program's stderr:\n" + _tail(run.stderr))
+    if run.trace_truncated:
+        details.append("(the trace was cut: the program made too many calls)")
+    return Result(program.name, program.points, False, reason, "\n".join(details), actual,
+                  problem)
