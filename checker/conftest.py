@@ -27,6 +27,8 @@ from submission import Implementation, prepare
 ROOT = catalogue.ROOT
 MARKERS_LIB = ROOT / "build" / "libosmem_markers.so"
 WORKER_KEY = "osmem_implementation"
+IMPLEMENTATION = pytest.StashKey[Implementation]()
+WORKDIR = pytest.StashKey[Path]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("osmem", "grading an osmem implementation")

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import events
-from catalogue import Program
+from catalogue import ROOT, Program
 from compare import Verdict, compare
 from normalise import normalise
 from parse import parse
@@ -34,8 +34,9 @@ class Result:
     passed: bool
     reason: str = ""                  # one line, for the score table
     details: str = ""                 # the diff and the program's own message
-    outcome: str = ""                 # how the run ended when that alone fails ("" for exit 0)
     actual: list[events.Call] = field(default_factory=list)
+    outcome: str = ""                 # how the run ended when that alone fails ("" for exit 0)
+    stdout: str = ""                  # what the program printed
 
 
 def _tail(text: str, count: int = MESSAGE_LINES) -> str:
@@ -64,15 +65,17 @@ def grade(program: Program, implementation: Implementation, settings: Settings,
           expected: list[events.Call] | None = None) -> Result:
     if implementation.problem or implementation.lib_dir is None:
         return Result(program.name, program.points, False, implementation.problem)
+    if expected is None and not program.ref.exists():
+        return Result(program.name, program.points, False,
+                      f"the kit has no {program.ref.relative_to(ROOT)}: run `make refs`")
     run = run_traced(program.binary, Path(implementation.lib_dir), settings.tracer,
                      settings.markers, settings.timeout)
     trace = parse(settings.tracer, run.trace)
     actual = normalise(trace)
-    verdict: Verdict = compare(expected if expected is not None else expected_calls(program),
-                               actual)
+    verdict: Verdict = compare(expected_calls(program) if expected is None else expected, actual)
     problem = outcome_problem(run, trace.ending)
     if verdict.passed and not problem:
-        return Result(program.name, program.points, True, actual=actual)
+        return Result(program.name, program.points, True, actual=actual, stdout=run.stdout)
     reason = problem or verdict.summary
     if implementation.missing:
         reason = f"library lacks {', '.join(implementation.missing)}; {reason}"
@@ -83,5 +86,5 @@ def grade(program: Program, implementation: Implementation, settings: Settings,
         details.append("program's stderr:\n" + _tail(run.stderr))
     if run.trace_truncated:
         details.append("(the trace was cut: the program made too many calls)")
-    return Result(program.name, program.points, False, reason, "\n".join(details), actual,
-                  problem)
+    return Result(program.name, program.points, False, reason, "\n".join(details),
+                  outcome=problem, actual=actual, stdout=run.stdout)
