@@ -54,6 +54,12 @@ class Call:
 # ---- values -------------------------------------------------------------------------------
 
 NULL = "0"
+NEVER_RETURNED = "<never returned"
+
+
+def never_returned(ending: str) -> str:
+    """The return value of a call the process never came back from (a crash, an exit)."""
+    return f"{NEVER_RETURNED}: {ending or 'trace ended'}>"
 
 
 def heap_addr(offset: int) -> str:
@@ -128,7 +134,7 @@ def parse_call_head(line: str) -> tuple[str, tuple[str, ...], str | None]:
     inner = line[open_paren + 1:close_paren]
     args = tuple(a.strip() for a in inner.split(",")) if inner else ()
     rest = line[close_paren + 1:]
-    if func in VOID_FUNCTIONS:
+    if func in VOID_FUNCTIONS and not rest.startswith(f" = {NEVER_RETURNED}"):
         if rest:
             raise RefFormatError(f"{func} returns nothing: {line!r}")
         return func, args, None

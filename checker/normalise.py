@@ -28,12 +28,16 @@ class AddressNames:
     def name(self, value: int) -> str:
         if value == 0:
             return events.NULL
+        return self.known(value) or f"{value:#x}"
+
+    def known(self, value: int) -> str | None:
+        """The symbolic name of an address inside a live mapping or the heap, else None."""
         for base, (index, length) in self.mappings.items():
             if base <= value < base + max(length, 1):
                 return events.mapped_addr(index, value - base)
         if self.heap_start is not None and 0 <= value - self.heap_start < HEAP_WINDOW:
             return events.heap_addr(value - self.heap_start)
-        return f"{value:#x}"
+        return None
 
     def value(self, ret: int | str) -> str:
         return self.name(ret) if isinstance(ret, int) else events.errno_ret(ret)
@@ -46,7 +50,9 @@ class AddressNames:
         self.mappings.pop(base, None)
 
 
-def _text(value: int | str) -> str:
+def _other_arg(names: AddressNames, value: int | str) -> str:
+    if isinstance(value, int) and value > HEAP_WINDOW:
+        return names.known(value) or str(value)
     return str(value)
 
 
@@ -68,7 +74,7 @@ def _syscall(names: AddressNames, call: Syscall) -> str:
         if call.ret == 0:
             names.unmapped(base)
         return text
-    return events.other_syscall(call.name, ", ".join(_text(a) for a in args),
+    return events.other_syscall(call.name, ", ".join(_other_arg(names, a) for a in args),
                                 names.value(call.ret))
 
 
@@ -77,8 +83,7 @@ def _call(names: AddressNames, call: TracedCall, ending: str) -> events.Call:
                  for i, a in enumerate(call.args))
     syscalls = tuple(_syscall(names, s) for s in call.syscalls)
     if not call.returned:
-        return events.Call(call.func, args, f"<never returned: {ending or 'trace ended'}>",
-                           syscalls)
+        return events.Call(call.func, args, events.never_returned(ending), syscalls)
     ret = None if call.func in events.VOID_FUNCTIONS else names.name(call.ret or 0)
     return events.Call(call.func, args, ret, syscalls)
 

@@ -1,0 +1,142 @@
+"""Each stage of the checker on canned input, with exact expected output."""
+
+from __future__ import annotations
+
+import events
+from compare import MAX_DIFF_LINES, compare
+from normalise import normalise
+from parse import Syscall, parse_ltrace, parse_strace
+from report import Row, table
+
+STRACE = """\
+4242  execve("./t", ["./t"], 0x7ffd /* 3 vars */) = 0
+4242  brk(NULL)                         = 0x555555559000
+4242  mmap(NULL, 8192, 0x3, 0x22, -1, 0) = 0x7ffff7fc1000
+4242  write(-1, "osmem:call os_calloc 2 5000", 27) = -1 EBADF (Bad file descriptor)
+4242  write(-1, "osmem:call os_malloc 10000", 26) = -1 EBADF (Bad file descriptor)
+4242  mmap(NULL, 10032, 0x3, 0x22, -1, 0) = 0x7ffff7f00000
+4242  write(-1, "osmem:ret os_malloc 0x7ffff7f00020", 34) = -1 EBADF (Bad file descriptor)
+4242  write(-1, "osmem:ret os_calloc 0x7ffff7f00020", 34) = -1 EBADF (Bad file descriptor)
+4242  write(-1, "osmem:call os_free 0x7ffff7f00020", 33) = -1 EBADF (Bad file descriptor)
+4242  munmap(0x7ffff7f00000, 10032)     = 0
+4242  write(-1, "osmem:ret os_free", 17) = -1 EBADF (Bad file descriptor)
+4242  write(-1, "osmem:call os_malloc 40", 23) = -1 EBADF (Bad file descriptor)
+4242  brk(NULL)                         = 0x555555559000
+4242  brk(0x555555579000)               = 0x555555579000
+4242  write(-1, "osmem:ret os_malloc 0x555555559020", 34) = -1 EBADF (Bad file descriptor)
+4242  write(-1, "osmem:call os_malloc 200000", 27) = -1 EBADF (Bad file descriptor)
+4242  mmap(NULL, 200032, 0x3, 0x22, -1, 0) = 0x7ffff7f00000
+4242  write(-1, "osmem:ret os_malloc 0x7ffff7f00020", 34) = -1 EBADF (Bad file descriptor)
+4242  write(-1, "osmem:call os_malloc 300000", 27) = -1 EBADF (Bad file descriptor)
+4242  mmap(NULL, 300032, 0x3, 0x22, -1, 0) = -1 ENOMEM (Cannot allocate memory)
+4242  write(-1, "osmem:ret os_malloc 0x0", 23) = -1 EBADF (Bad file descriptor)
+4242  write(-1, "osmem:call os_free 0x555555559020", 33) = -1 EBADF (Bad file descriptor)
+4242  --- SIGSEGV {si_signo=SIGSEGV, si_code=SEGV_MAPERR, si_addr=NULL} ---
+4242  +++ killed by SIGSEGV +++
+"""
+
+EXPECTED = """\
+os_calloc(2, 5000) = <mapped-addr1> + 0x20
+    mmap(0, 10032, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = <mapped-addr1>
+os_free(<mapped-addr1> + 0x20)
+    munmap(<mapped-addr1>, 10032) = 0
+os_malloc(40) = HeapStart + 0x20
+    brk(0) = HeapStart
+    brk(HeapStart + 0x20000) = HeapStart + 0x20000
+os_malloc(200000) = <mapped-addr2> + 0x20
+    mmap(0, 200032, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = <mapped-addr2>
+os_malloc(300000) = 0
+    mmap(0, 300032, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = -1 ENOMEM
+os_free(HeapStart + 0x20) = <never returned: killed by SIGSEGV>
+"""
+
+LTRACE = """\
+SYS_brk(0)                                       = 0x555555559000
+SYS_mmap(0, 8192, 3, 34, -1, 0)                  = 0x7ffff7fc1000
+t->os_calloc(2, 5000 <unfinished ...>
+libosmem.so->os_malloc(10000 <unfinished ...>
+SYS_mmap(0, 10032, 3, 34, -1, 0)                 = 0x7ffff7f00000
+<... os_malloc resumed> )                        = 0x7ffff7f00020
+<... os_calloc resumed> )                        = 0x7ffff7f00020
+t->os_free(0x7ffff7f00020 <unfinished ...>
+SYS_munmap(0x7ffff7f00000, 10032)                = 0
+<... os_free resumed> )                          = <void>
+t->os_malloc(40 <unfinished ...>
+SYS_brk(0)                                       = 0x555555559000
+SYS_brk(0x555555579000)                          = 0x555555579000
+<... os_malloc resumed> )                        = 0x555555559020
+t->os_malloc(200000 <unfinished ...>
+SYS_mmap(0, 200032, 3, 34, -1, 0)                = 0x7ffff7f00000
+<... os_malloc resumed> )                        = 0x7ffff7f00020
+t->os_malloc(300000 <unfinished ...>
+SYS_mmap(0, 300032, 3, 34, -1, 0)                = 0xfffffffffffffff4
+<... os_malloc resumed> )                        = 0
+t->os_free(0x555555559020 <unfinished ...>
+--- SIGSEGV (Segmentation fault) ---
++++ killed by SIGSEGV +++
+"""
+
+
+def test_strace_trace_is_parsed_folded_and_named() -> None:
+    trace = parse_strace(STRACE)
+    assert trace.initial_break == 0x555555559000
+    assert trace.ending == "killed by SIGSEGV"
+    assert [c.func for c in trace.calls] == ["os_calloc", "os_free", "os_malloc", "os_malloc",
+                                             "os_malloc", "os_free"]
+    assert trace.calls[0].syscalls == [Syscall("mmap", (0, 10032, 3, 34, -1, 0),
+                                               0x7ffff7f00000)]
+    assert events.render(normalise(trace)) == EXPECTED
+
+
+def test_ltrace_gives_the_same_normalised_trace() -> None:
+    trace = parse_ltrace(LTRACE)
+    assert trace.ending == "killed by SIGSEGV"
+    assert events.render(normalise(trace)) == EXPECTED
+
+
+def test_ltrace_exit_status_uses_strace_words() -> None:
+    assert parse_ltrace("+++ exited (status 3) +++\n").ending == "exited with 3"
+
+
+def test_ref_text_round_trips() -> None:
+    assert events.render(events.parse_ref(EXPECTED)) == EXPECTED
+
+
+def test_compare_points_at_the_first_divergence() -> None:
+    expected = events.parse_ref(EXPECTED)
+    actual = list(expected)
+    actual[2] = events.Call("os_malloc", ("40",), "HeapStart + 0x40", expected[2].syscalls)
+    verdict = compare(expected, actual)
+    assert not verdict.passed
+    assert verdict.first_divergence == 2
+    assert verdict.summary == ("call #3: expected os_malloc(40) = HeapStart + 0x20, "
+                               "got os_malloc(40) = HeapStart + 0x40")
+    assert "-os_malloc(40) = HeapStart + 0x20" in verdict.diff
+    assert "+os_malloc(40) = HeapStart + 0x40" in verdict.diff
+    assert verdict.diff.splitlines()[0] == "first difference at call #3; diff from line 1 of the ref"
+
+
+def test_compare_names_missing_calls_and_bounds_the_diff() -> None:
+    many = [events.Call("os_malloc", (str(n),), "0") for n in range(1, 200)]
+    verdict = compare(many, many[:1])
+    assert verdict.summary == "call #2 os_malloc(2) = 0 is missing (the trace has 1 calls, the ref 199)"
+    assert len(verdict.diff.splitlines()) == 1 + MAX_DIFF_LINES + 1
+    assert compare(many, many).passed
+
+
+def test_syscall_outside_the_contract_is_shown_by_name() -> None:
+    text = STRACE.replace("4242  munmap(0x7ffff7f00000, 10032)     = 0\n",
+                          "4242  mremap(0x7ffff7f00000, 10032, 20064, 0x1) = 0x7ffff7e00000\n")
+    calls = normalise(parse_strace(text))
+    assert calls[1].syscalls == ("mremap(<mapped-addr1>, 10032, 20064, 1) = 0x7ffff7e00000",)
+
+
+def test_score_table_lists_rows_and_total() -> None:
+    text = table([Row("b", 3, False, "crashed: killed by SIGSEGV"), Row("a", 97, True)], "title")
+    assert text.splitlines() == [
+        "title",
+        "program   points  result",
+        "a         97/97   passed",
+        "b          0/3    failed  crashed: killed by SIGSEGV",
+        "Total: 97/100",
+    ]
