@@ -20,11 +20,11 @@ Design
   first-divergence explanations and the heap pictures reuse.
 * Blocks are named in reasons by their *payload* offset (``+0x20``), the value the trace shows
   as a return value or a free/realloc argument. ``Block.offset`` is the header offset.
-* Syscalls go through three methods only (``_sys_brk_query``, ``_sys_brk``, ``_sys_mmap``,
-  plus ``_sys_munmap``). Failures are not modelled yet; when they are, those methods record the
-  failing line and raise :class:`_OutOfMemory`, and :meth:`Model.step` already rolls the state
-  back and returns NULL, as the "Failures" paragraph requires. Size overflows (the only failures
-  that need no fault injection) use that path today.
+* Syscalls go through four methods only (``_sys_brk_query``, ``_sys_brk``, ``_sys_mmap``,
+  ``_sys_munmap``). Syscall failures are not modelled yet; when they are, those methods record
+  the failing line and raise :class:`_OutOfMemory`, and :meth:`Model.step` already rolls the
+  state back and returns NULL, as the "Failures" paragraph requires. Size overflows (the only
+  failures that need no fault injection) use that path today.
 * Input the contract does not define (an unknown function, a malformed argument, a pointer
   that is not the payload start of a block in the heap list or of a live mapping) raises
   :class:`ModelError`, leaving the model unchanged.
@@ -190,7 +190,7 @@ class Model:
             # "Failures": NULL with ENOMEM, every block and the heap exactly as before. The
             # syscall lines already recorded (a failed brk/mmap) stay in the trace.
             self._state = saved
-            self.reasons.append(f"{failure}: return NULL (ENOMEM), nothing changes")
+            self.reasons.append(f"{failure}: return NULL (ENOMEM), nothing changes [Failures]")
             ret = None if func in events.VOID_FUNCTIONS else events.NULL
         except ModelError:
             self._state = saved

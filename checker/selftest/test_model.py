@@ -8,6 +8,7 @@ and its payload (the pointer the trace shows) at ``offset + 0x20``.
 from __future__ import annotations
 
 import dataclasses
+import random
 
 import pytest
 
@@ -125,8 +126,11 @@ def test_malloc_131033_is_mapped_and_never_touches_the_heap() -> None:
     assert model.mappings() == [(1, 131040)]
 
 
-def test_malloc_mmap_length_is_not_page_rounded() -> None:
-    expect(Model(), "os_malloc", (47249,), mapped(1), mmap(47288, 1))
+def test_mmap_length_is_not_page_rounded() -> None:
+    # Rule 4 says "os_malloc(47249) maps 47288 bytes", but by rule 5 that malloc is heap
+    # (32 + 47256 < 131072); the 47288-byte mapping comes from calloc (>= page size).
+    expect(Model(), "os_calloc", (1, 47249), mapped(1), mmap(47288, 1))
+    expect(Model(), "os_malloc", (47249,), heap(0x20), *PREALLOC)
 
 
 def test_realloc_null_uses_the_malloc_threshold() -> None:
@@ -194,13 +198,15 @@ def test_free_null_does_nothing() -> None:
 # ---- heap allocation: best fit, split, coalesce, grow, append (rules 8-12) ---------------
 
 def test_best_fit_takes_the_smallest_block_not_the_first() -> None:
-    model = four_small_blocks()
-    expect(model, "os_realloc", (heap(0x20), 64), heap(0xe0))  # moves; +0x20 becomes FREE
-    # Heap now: 0:16 FREE, 0x30:16, 0x60:16, 0x90:16 ALLOC, 0xc0:64 ALLOC, 0x120 FREE tail.
-    expect(model, "os_free", (heap(0x80),), None)  # 0x60:16 FREE (not adjacent to 0:16)
-    expect(model, "os_free", (heap(0xe0),), None)  # 0xc0:64 FREE
-    # need 48: free blocks 0:16, 0x60:16, 0xc0:64, tail; smallest >= 48 is 0xc0 (size 64).
-    expect(model, "os_malloc", (48,), heap(0xe0))
+    model = Model()
+    # 0:64 (tail 0x60), 0x60:16 (tail 0x90), 0x90:48 (next 0x90 + 80 = 0xe0), 0xe0:16.
+    for size in (64, 16, 48, 16):
+        model.step("os_malloc", (str(size),))
+    expect(model, "os_free", (heap(0x20),), None)
+    expect(model, "os_free", (heap(0xb0),), None)
+    # need 48: 0:64 comes first, but 0x90:48 is the smallest that fits.
+    expect(model, "os_malloc", (48,), heap(0xb0))
+    assert model.snapshot()[:4] == [F(0, 64), A(0x60, 16), A(0x90, 48), A(0xe0, 16)]
 
 
 def test_best_fit_ties_go_to_the_lowest_address() -> None:
@@ -217,24 +223,31 @@ def test_best_fit_ties_go_to_the_lowest_address() -> None:
     expect(model, "os_malloc", (57,), heap(0xb0))  # ALIGN8(57) = 64: the other one
 
 
+def guarded_free_64() -> Model:
+    """0:16 ALLOC, 0x30:64 FREE, 0x90:16 ALLOC, FREE tail 0xc0 of 131072 - 0xc0 - 32."""
+    model = Model()
+    for size in (16, 64, 16):
+        model.step("os_malloc", (str(size),))
+    expect(model, "os_free", (heap(0x50),), None)
+    assert model.snapshot() == [A(0, 16), F(0x30, 64), A(0x90, 16), F(0xc0, 130848)]
+    return model
+
+
 def test_split_when_remainder_is_40() -> None:
-    model = four_small_blocks()
-    expect(model, "os_realloc", (heap(0x20), 64), heap(0xe0))  # 0xc0:64, tail at 0x120
-    expect(model, "os_free", (heap(0xe0),), None)
-    # Coalescing 0:16 (FREE since the move) with nothing: 0x30 is ALLOC. Best fit for 24:
-    # 0xc0 (64); remainder 40 >= 40: keep 24, new FREE block at 0xc0 + 32 + 24 = 0xf8, size 8.
-    expect(model, "os_malloc", (24,), heap(0xe0))
-    assert model.snapshot()[4:6] == [A(0xc0, 24), F(0xf8, 8)]
-    assert "split: remainder 40 >= 40" in " ".join(model.reasons)
+    model = guarded_free_64()
+    # Best fit for 24: 0x30 (64); remainder 40 >= 40: keep 24, new FREE block at
+    # 0x30 + 32 + 24 = 0x68 of 64 - 24 - 32 = 8.
+    expect(model, "os_malloc", (24,), heap(0x50))
+    assert model.snapshot() == [A(0, 16), A(0x30, 24), F(0x68, 8), A(0x90, 16),
+                                F(0xc0, 130848)]
+    assert any(r.startswith("split: remainder 40 >= 40") for r in model.reasons)
 
 
 def test_no_split_when_remainder_is_32() -> None:
-    model = four_small_blocks()
-    expect(model, "os_realloc", (heap(0x20), 64), heap(0xe0))
-    expect(model, "os_free", (heap(0xe0),), None)
+    model = guarded_free_64()
     # need 32 in the 64 block: remainder 32 < 40: the block keeps its whole size 64.
-    expect(model, "os_malloc", (32,), heap(0xe0))
-    assert model.snapshot()[4:6] == [A(0xc0, 64), F(0x120, 130848 - 96)]
+    expect(model, "os_malloc", (32,), heap(0x50))
+    assert model.snapshot() == [A(0, 16), A(0x30, 64), A(0x90, 16), F(0xc0, 130848)]
     assert any(r.startswith("split: remainder 32 < 40, so no split") for r in model.reasons)
 
 
@@ -589,3 +602,46 @@ def test_mapped_realloc_reason_says_munmap_comes_last() -> None:
     model.step("os_realloc", (mapped(1), "131033"))
     assert "munmap comes last" in model.reasons[0] and "[rule 15]" in model.reasons[0]
     assert model.reasons[-1].startswith("munmap <mapped-addr1>")
+
+
+# ---- invariants over random call sequences -------------------------------------------------
+
+SIZES = (0, 1, 8, 16, 24, 25, 40, 100, 4023, 4056, 4057, 131032, 131033, 200000)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_random_sequences_keep_the_heap_list_consistent(seed: int) -> None:
+    rng = random.Random(seed)
+    model = Model()
+    live: list[str] = []
+    last_break = 0
+    for _ in range(300):
+        kind = rng.choice(("os_malloc", "os_calloc", "os_realloc", "os_free"))
+        if kind == "os_malloc":
+            call = model.step(kind, (str(rng.choice(SIZES)),))
+        elif kind == "os_calloc":
+            call = model.step(kind, (str(rng.choice((1, 2, 3))), str(rng.choice(SIZES))))
+        elif kind == "os_realloc":
+            ptr = rng.choice(live + ["0"])
+            call = model.step(kind, (ptr, str(rng.choice(SIZES))))
+            if ptr in live:  # freed (size 0), kept or moved: the result is re-added below
+                live.remove(ptr)
+        else:
+            ptr = rng.choice(live + ["0"])
+            call = model.step(kind, (ptr,))
+            if ptr in live:
+                live.remove(ptr)
+        if call.ret not in (None, "0") and call.ret not in live:
+            live.append(call.ret)
+        assert all(s.split("(")[0] in ("brk", "mmap", "munmap") for s in call.syscalls)
+        blocks = model.snapshot()
+        if blocks:
+            assert blocks[0].offset == 0
+            assert all(a.end == b.offset for a, b in zip(blocks, blocks[1:]))
+            assert all(b.size >= 8 and b.size % 8 == 0 for b in blocks)
+            assert model.heap_break() == blocks[-1].end >= last_break
+            last_break = blocks[-1].end
+        # Every pointer the program still holds is an ALLOC block or a live mapping.
+        alloc = {heap(b.payload) for b in blocks if b.status == "ALLOC"}
+        maps = {mapped(n) for n, _ in model.mappings()}
+        assert set(live) <= alloc | maps
