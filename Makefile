@@ -5,7 +5,7 @@
 #   make refs    regenerate tests/ref/*.ref from the reference library, checked by the model
 #
 # Variables: OSMEM=<libosmem.so or a source dir with a Makefile>, TRACER=strace|ltrace,
-# TEST=<program>, JOBS=<pytest-xdist workers, default auto>.
+# TEST=<program>, JOBS=<pytest-xdist workers, default auto>, RUN_TIMEOUT=<seconds per program>.
 
 CC      = gcc
 PYTHON  ?= /usr/bin/python3
@@ -14,6 +14,7 @@ WARN    := -Wall -Wextra -Werror
 TRACER  ?= strace
 OSMEM   ?= src/libosmem.so
 JOBS    ?= auto
+RUN_TIMEOUT ?= 10
 
 LIB_SRCS  := $(wildcard src/*.c) utils/printf.c
 LIB_HDRS  := $(wildcard src/*.h) $(wildcard utils/*.h)
@@ -43,7 +44,8 @@ deps:
 	@checker/deps.sh
 
 PYTEST := $(PYTHON) -m pytest -p no:cacheprovider --rootdir=checker -c checker/pytest.ini
-GRADE_ARGS := --osmem=$(OSMEM) --tracer=$(TRACER) $(if $(TEST),--program=$(TEST))
+GRADE_ARGS := --osmem=$(OSMEM) --tracer=$(TRACER) --run-timeout=$(RUN_TIMEOUT) \
+	$(if $(TEST),--program=$(TEST))
 
 check: deps all
 	$(PYTEST) -n $(JOBS) checker/test_grade.py $(GRADE_ARGS)

@@ -37,8 +37,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--tracer", default="strace", choices=TRACERS,
                     help="how calls and syscalls are observed (default: strace)")
     group.addoption("--program", default=None, help="grade only this test program")
-    group.addoption("--run-timeout", type=float, default=30.0,
-                    help="seconds one traced program may run (default: 30)")
+    group.addoption("--run-timeout", type=float, default=10.0,
+                    help="seconds one traced program may run (default: 10)")
 
 
 class ScoreBoard:

@@ -13,8 +13,8 @@ import events
 from catalogue import ROOT, Program
 from compare import Verdict, compare
 from normalise import normalise
-from parse import parse
-from run import Run, run_traced
+from parse import TraceError, parse
+from run import FILE_SIZE_LIMIT, Run, run_traced
 from submission import Implementation
 
 MESSAGE_LINES = 5
@@ -47,6 +47,8 @@ def outcome_problem(run: Run, ending: str) -> str:
     """How the program ended, when that alone fails the test ("" when it exited with 0)."""
     if run.timed_out:
         return f"timed out after {run.timeout:g} s (a hang or an endless loop?)"
+    if run.output_flooded:
+        return f"flooded its output: more than {FILE_SIZE_LIMIT >> 20} MiB written"
     if ending.startswith("killed by"):
         return f"crashed: {ending}"
     if ending and ending != "exited with 0":
@@ -70,7 +72,11 @@ def grade(program: Program, implementation: Implementation, settings: Settings,
                       f"the kit has no {program.ref.relative_to(ROOT)}: run `make refs`")
     run = run_traced(program.binary, Path(implementation.lib_dir), settings.tracer,
                      settings.markers, settings.timeout)
-    trace = parse(settings.tracer, run.trace)
+    try:
+        trace = parse(settings.tracer, run.trace)
+    except TraceError as error:
+        return Result(program.name, program.points, False, f"unreadable trace: {error}",
+                      outcome="unreadable trace", stdout=run.stdout)
     actual = normalise(trace)
     verdict: Verdict = compare(expected_calls(program) if expected is None else expected, actual)
     problem = outcome_problem(run, trace.ending)

@@ -20,7 +20,7 @@ LTRACE_CONFIGS = (CHECKER_DIR / "ltrace" / "osmem.conf", CHECKER_DIR / "ltrace" 
 TRACERS = ("strace", "ltrace")
 
 OUTPUT_LIMIT = 64 * 1024          # bytes kept of the program's stdout and stderr each
-FILE_SIZE_LIMIT = 256 * 1024 * 1024  # RLIMIT_FSIZE: a flood of output ends the run with SIGXFSZ
+FILE_SIZE_LIMIT = 64 * 1024 * 1024  # RLIMIT_FSIZE: a flood of output ends the run with SIGXFSZ
 TRACE_LIMIT = 8 * 1024 * 1024     # bytes of trace parsed at most
 
 
@@ -38,6 +38,11 @@ class Run:
     @property
     def timed_out(self) -> bool:
         return self.returncode is None
+
+    @property
+    def output_flooded(self) -> bool:
+        """The tracer or the program hit the file size limit (the tracer dies of SIGXFSZ too)."""
+        return self.returncode == -signal.SIGXFSZ or "+++ killed by SIGXFSZ" in self.trace
 
 
 def tracer_command(tracer: str, program: Path, lib_dir: Path, markers: Path,
