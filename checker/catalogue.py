@@ -21,6 +21,7 @@ POINTS = re.compile(r"^\s*\*?\s*points:\s*(\d+)\s*$", re.MULTILINE)
 class Program:
     name: str
     points: int
+    args: tuple[str, ...] = ()      # command-line arguments (the replay program's script)
 
     @property
     def source(self) -> Path:

@@ -1,7 +1,9 @@
 """The pipeline for one program: run -> parse -> normalise -> compare, and the verdict in words.
 
 Every stage is called here and only here, in order; the pytest plugin and the kit's own tests
-use grade() and never reach into a stage on their own.
+use grade() and never reach into a stage on their own. observe() is stages 1-3 alone, for
+callers that build the expected trace from the actual one (the random differential tests step
+the model along the calls the program made, then compare).
 """
 
 from __future__ import annotations
@@ -63,6 +65,27 @@ def expected_calls(program: Program) -> list[events.Call]:
     return events.parse_ref(program.ref.read_text())
 
 
+@dataclass(frozen=True)
+class Observation:
+    """Stages 1-3 for one run: the run itself, how the trace ended, the normalised calls."""
+
+    run: Run
+    ending: str
+    actual: list[events.Call]
+    unreadable: str = ""              # why the trace could not be parsed ("" when it could)
+
+
+def observe(program: Program, lib_dir: str, settings: Settings) -> Observation:
+    """Runs the program (with its arguments) under the tracer, parses and normalises the trace."""
+    run = run_traced(program.binary, Path(lib_dir), settings.tracer, settings.markers,
+                     settings.timeout, list(program.args))
+    try:
+        trace = parse(settings.tracer, run.trace)
+    except TraceError as error:
+        return Observation(run, "", [], str(error))
+    return Observation(run, trace.ending, normalise(trace))
+
+
 def grade(program: Program, implementation: Implementation, settings: Settings,
           expected: list[events.Call] | None = None) -> Result:
     if implementation.problem or implementation.lib_dir is None:
@@ -70,16 +93,14 @@ def grade(program: Program, implementation: Implementation, settings: Settings,
     if expected is None and not program.ref.exists():
         return Result(program.name, program.points, False,
                       f"the kit has no {program.ref.relative_to(ROOT)}: run `make refs`")
-    run = run_traced(program.binary, Path(implementation.lib_dir), settings.tracer,
-                     settings.markers, settings.timeout)
-    try:
-        trace = parse(settings.tracer, run.trace)
-    except TraceError as error:
-        return Result(program.name, program.points, False, f"unreadable trace: {error}",
-                      outcome="unreadable trace", stdout=run.stdout)
-    actual = normalise(trace)
+    seen = observe(program, implementation.lib_dir, settings)
+    run, actual = seen.run, seen.actual
+    if seen.unreadable:
+        return Result(program.name, program.points, False,
+                      f"unreadable trace: {seen.unreadable}", outcome="unreadable trace",
+                      stdout=run.stdout)
     verdict: Verdict = compare(expected_calls(program) if expected is None else expected, actual)
-    problem = outcome_problem(run, trace.ending)
+    problem = outcome_problem(run, seen.ending)
     if verdict.passed and not problem:
         return Result(program.name, program.points, True, actual=actual, stdout=run.stdout)
     reason = problem or verdict.summary
