@@ -42,8 +42,17 @@ def _summary(index: int, expected: list[events.Call], actual: list[events.Call])
     want, got = expected[index], actual[index]
     if want.head() != got.head():
         return f"call #{number}: expected {want.head()}, got {got.head()}"
-    return (f"call #{number} {want.head()}: expected syscalls "
-            f"[{'; '.join(want.syscalls) or 'none'}], got [{'; '.join(got.syscalls) or 'none'}]")
+    return f"call #{number} {want.head()}: {_syscall_difference(want.syscalls, got.syscalls)}"
+
+
+def _syscall_difference(want: tuple[str, ...], got: tuple[str, ...]) -> str:
+    """The first syscall that differs, what was made first: that is what a student must find."""
+    for position, (expected_call, actual_call) in enumerate(zip(want, got), 1):
+        if expected_call != actual_call:
+            return f"syscall {position} is {actual_call}, expected {expected_call}"
+    if len(got) > len(want):
+        return f"extra syscall {got[len(want)]}"
+    return f"missing syscall {want[len(got)]}"
 
 
 def compare(expected: list[events.Call], actual: list[events.Call],

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 TOTAL_POINTS = 100
-REASON_WIDTH = 70
+REASON_WIDTH = 100
 
 
 @dataclass(frozen=True)

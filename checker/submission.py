@@ -35,9 +35,11 @@ class Implementation:
         return Implementation(**data)
 
 
-def _last_lines(text: str, count: int = 3) -> str:
-    lines = [line for line in text.strip().splitlines() if line.strip()]
-    return " | ".join(lines[-count:])
+def _build_error(output: str) -> str:
+    """The compiler's first error line (file:line: error: ...), else the last line of output."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    errors = [line for line in lines if " error: " in line or line.startswith("error: ")]
+    return (errors or lines or ["no output"])[0 if errors else -1]
 
 
 def _build(source: Path) -> tuple[Path | None, str]:
@@ -47,7 +49,7 @@ def _build(source: Path) -> tuple[Path | None, str]:
     except subprocess.TimeoutExpired:
         return None, f"does not build: make took longer than {BUILD_TIMEOUT:.0f} s"
     if done.returncode != 0:
-        return None, f"does not build: {_last_lines(done.stderr or done.stdout)}"
+        return None, f"does not build: {_build_error(done.stderr + done.stdout)}"
     built = sorted(source.rglob(LIBRARY), key=lambda p: p.stat().st_mtime, reverse=True)
     if not built:
         return None, f"does not build: make succeeded but produced no {LIBRARY}"

@@ -124,6 +124,23 @@ def test_compare_names_missing_calls_and_bounds_the_diff() -> None:
     assert compare(many, many).passed
 
 
+def test_compare_names_the_first_differing_syscall() -> None:
+    expected = events.parse_ref(EXPECTED)
+    grown = events.Call("os_malloc", ("40",), "HeapStart + 0x20",
+                        expected[2].syscalls + ("brk(HeapStart + 0x21000) = HeapStart + 0x21000",))
+    assert compare(expected, expected[:2] + [grown] + expected[3:]).summary == (
+        "call #3 os_malloc(40) = HeapStart + 0x20: extra syscall "
+        "brk(HeapStart + 0x21000) = HeapStart + 0x21000")
+    changed = events.Call("os_malloc", ("40",), "HeapStart + 0x20",
+                          ("clone(0, 18874385) = 99",) + expected[2].syscalls[1:])
+    assert compare(expected, expected[:2] + [changed] + expected[3:]).summary == (
+        "call #3 os_malloc(40) = HeapStart + 0x20: syscall 1 is clone(0, 18874385) = 99, "
+        "expected brk(0) = HeapStart")
+    assert compare(expected, expected[:2] + [events.Call("os_malloc", ("40",), "HeapStart + 0x20")]
+                   + expected[3:]).summary == (
+        "call #3 os_malloc(40) = HeapStart + 0x20: missing syscall brk(0) = HeapStart")
+
+
 def test_syscall_outside_the_contract_is_shown_by_name() -> None:
     text = STRACE.replace("4242  munmap(0x7ffff7f00000, 10032)     = 0\n",
                           "4242  mremap(0x7ffff7f00000, 10032, 20064, 0x1) = 0x7ffff7e00000\n")
