@@ -58,7 +58,7 @@ int main(void)
 	T_free(8);
 	T_calloc(14, 4, 5);           /* 32 + a7 + 8 + the tail merge; best fit: 864 */
 	expect_at(14, A(0) + 136 + 3096);
-	expect_free_at(A(4) + 3032, PREALLOC_FREE - (A(4) + 3032) + 32);
+	expect_free_at(A(4) + 3032, PREALLOC - (A(4) + 3032));
 
 	for (i = 0; i < 15; i++)
 		if (slot_of(i)->kind != K_NONE)
