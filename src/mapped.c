@@ -58,3 +58,8 @@ bool mapped_is_live(const struct block_meta *block)
 			return true;
 	return false;
 }
+
+struct block_meta *mapped_first(void)
+{
+	return registry;
+}

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "osmem.h"
 #include "osmem_internal.h"
 #include "printf.h"
@@ -102,6 +103,8 @@ static struct block_meta *checked_block(void *ptr, const char *function)
 
 void *os_malloc(size_t size)
 {
+	OSMEM_CHECK_ON_RETURN("os_malloc");
+
 	if (size == 0 || !size_ok(size))
 		return NULL;
 	return payload_or_null(alloc_block(ALIGN8(size), MMAP_THRESHOLD));
@@ -109,6 +112,8 @@ void *os_malloc(size_t size)
 
 void *os_calloc(size_t nmemb, size_t size)
 {
+	OSMEM_CHECK_ON_RETURN("os_calloc");
+
 	size_t total;
 
 	if (nmemb == 0 || size == 0)
@@ -130,6 +135,8 @@ void *os_calloc(size_t nmemb, size_t size)
 
 void os_free(void *ptr)
 {
+	OSMEM_CHECK_ON_RETURN("os_free");
+
 	if (!ptr)
 		return;
 
@@ -188,6 +195,8 @@ static void *realloc_heap_block(struct block_meta *block, size_t size, size_t ne
 
 void *os_realloc(void *ptr, size_t size)
 {
+	OSMEM_CHECK_ON_RETURN("os_realloc");
+
 	if (!ptr)
 		return os_malloc(size);
 	if (size == 0) {

@@ -91,5 +91,6 @@ struct free_run free_index_last_run(void);
 struct block_meta *mapped_alloc(size_t need);
 void mapped_free(struct block_meta *block);
 bool mapped_is_live(const struct block_meta *block);
+struct block_meta *mapped_first(void);   /* the registry's head, for check.c */
 
 #endif /* OSMEM_INTERNAL_H */
