@@ -58,3 +58,20 @@ refs: deps all
 
 clean:
 	rm -rf build src/libosmem.so
+
+# ---- random differential testing (issue 3): make fuzz, make replay ---------------------------
+#   make fuzz [OSMEM=...] [RUNS=N] [SEED=S]  replay N random operation scripts (tests/replay.c)
+#                                            against the model; exit 1 on a divergence, printing
+#                                            the shrunk script's path (build/fuzz/minimal-*.ops)
+#   make replay OPS=<script> [OSMEM=...]     replay one script: the first divergence, with a diff
+RUNS ?= 3000
+FUZZ := $(PYTHON) checker/fuzz.py --osmem=$(OSMEM) --tracer=$(TRACER) --run-timeout=$(RUN_TIMEOUT)
+.PHONY: fuzz replay
+
+fuzz: deps src/libosmem.so build/tests/replay $(MARKERS)
+	@$(FUZZ) fuzz --runs=$(RUNS) $(if $(SEED),--seed=$(SEED))
+
+replay: deps src/libosmem.so build/tests/replay $(MARKERS)
+	@test -n "$(OPS)" || { echo "usage: make replay OPS=<script> [OSMEM=...]" >&2; exit 2; }
+	@$(FUZZ) replay $(OPS)
+# ---- end of random differential testing ------------------------------------------------------
