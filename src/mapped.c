@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <sys/mman.h>
 
+#include "annotate.h"
 #include "osmem_internal.h"
 
 static struct block_meta *registry;
@@ -48,6 +49,7 @@ void mapped_free(struct block_meta *block)
 		registry = block->next;
 	if (block->next)
 		block->next->prev = block->prev;
+	ANNOTATE_UNMAP(block);
 	munmap(block, META_SIZE + block->size);
 }
 

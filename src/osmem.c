@@ -20,6 +20,7 @@
 
 #include "check.h"
 #include "osmem.h"
+#include "annotate.h"
 #include "osmem_internal.h"
 #include "printf.h"
 
@@ -107,7 +108,8 @@ void *os_malloc(size_t size)
 
 	if (size == 0 || !size_ok(size))
 		return NULL;
-	return payload_or_null(alloc_block(ALIGN8(size), MMAP_THRESHOLD));
+	ANNOTATE_CALL();
+	return ANNOTATE_MALLOC(payload_or_null(alloc_block(ALIGN8(size), MMAP_THRESHOLD)), false);
 }
 
 void *os_calloc(size_t nmemb, size_t size)
@@ -123,6 +125,7 @@ void *os_calloc(size_t nmemb, size_t size)
 		return NULL;
 	}
 
+	ANNOTATE_CALL();
 	struct block_meta *block = alloc_block(ALIGN8(total), (size_t)getpagesize());
 
 	if (!block)
@@ -130,7 +133,7 @@ void *os_calloc(size_t nmemb, size_t size)
 	/* A fresh mapping is already zero; a reused heap block is not. */
 	if (block->status == STATUS_ALLOC)
 		memset(payload_of(block), 0, block->size);
-	return payload_of(block);
+	return ANNOTATE_MALLOC(payload_of(block), true);
 }
 
 void os_free(void *ptr)
@@ -140,8 +143,10 @@ void os_free(void *ptr)
 	if (!ptr)
 		return;
 
+	ANNOTATE_CALL();
 	struct block_meta *block = checked_block(ptr, "os_free");
 
+	ANNOTATE_FREE(ptr);
 	if (block->status == STATUS_MAPPED)
 		mapped_free(block);
 	else
@@ -152,7 +157,9 @@ static void *move_block(struct block_meta *old, size_t copy, struct block_meta *
 {
 	if (!moved)
 		return NULL;
+	(void)ANNOTATE_MALLOC(payload_of(moved), false);
 	memcpy(payload_of(moved), payload_of(old), copy);
+	ANNOTATE_FREE(payload_of(old));
 	if (old->status == STATUS_MAPPED)
 		mapped_free(old);
 	else
@@ -175,7 +182,7 @@ static void *realloc_heap_block(struct block_meta *block, size_t size, size_t ne
 	block_absorb_free_successors(block, need, &undo);
 	if (need <= block->size) {
 		block_split(block, need);
-		return payload_of(block);
+		return ANNOTATE_RESIZE(payload_of(block), old_size);
 	}
 	if (!block->next) {
 		if (!heap_extend(need - block->size, &old_break)) {
@@ -183,7 +190,7 @@ static void *realloc_heap_block(struct block_meta *block, size_t size, size_t ne
 			return NULL;
 		}
 		block->size = need;
-		return payload_of(block);
+		return ANNOTATE_RESIZE(payload_of(block), old_size);
 	}
 
 	void *moved = move_block(block, min_size(old_size, size), heap_alloc(need));
@@ -204,6 +211,7 @@ void *os_realloc(void *ptr, size_t size)
 		return NULL;
 	}
 
+	ANNOTATE_CALL();
 	struct block_meta *block = checked_block(ptr, "os_realloc");
 
 	if (block->status == STATUS_FREE) {
