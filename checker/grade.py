@@ -14,6 +14,7 @@ from pathlib import Path
 import events
 from catalogue import ROOT, Program
 from compare import Verdict, compare
+from explain import stage as explain_stage
 from normalise import normalise
 from parse import TraceError, parse
 from run import FILE_SIZE_LIMIT, Run, run_traced
@@ -99,16 +100,18 @@ def grade(program: Program, implementation: Implementation, settings: Settings,
         return Result(program.name, program.points, False,
                       f"unreadable trace: {seen.unreadable}", outcome="unreadable trace",
                       stdout=run.stdout)
-    verdict: Verdict = compare(expected_calls(program) if expected is None else expected, actual)
+    wanted = expected_calls(program) if expected is None else expected
+    verdict: Verdict = compare(wanted, actual)
+    explained = explain_stage(wanted, actual, verdict.first_divergence)
     problem = outcome_problem(run, seen.ending)
     if verdict.passed and not problem:
         return Result(program.name, program.points, True, actual=actual, stdout=run.stdout)
-    reason = problem or verdict.summary
+    reason = problem or (explained and explained.reason) or verdict.summary
     if implementation.missing:
         reason = f"library lacks {', '.join(implementation.missing)}; {reason}"
-    details = [reason]
-    if not verdict.passed:
-        details.append(verdict.diff)
+    details = [] if explained is not None and not problem else [reason]
+    if explained is not None:
+        details += [explained.text, verdict.diff]
     if run.stderr.strip():
         details.append("program's stderr:\n" + _tail(run.stderr))
     if run.trace_truncated:
