@@ -75,3 +75,20 @@ replay: deps src/libosmem.so build/tests/replay $(MARKERS)
 	@test -n "$(OPS)" || { echo "usage: make replay OPS=<script> [OSMEM=...]" >&2; exit 2; }
 	@$(FUZZ) replay $(OPS)
 # ---- end of random differential testing ------------------------------------------------------
+
+# ---- pictures of the heap (issue 3): make show -----------------------------------------------
+#   make show TEST=<program> [OSMEM=...]     the heap call by call: a terminal timeline, and a
+#   make show OPS=<script> [OSMEM=...]       self-contained page build/show/<name>.html (its path
+#                                            is printed); a failing run shows expected and actual
+#                                            side by side from the first divergence
+# `make test` also installs chromium (checker/deps.sh --show) for the page's rendering test.
+.PHONY: show deps-show
+show: deps all
+	@test -n "$(TEST)$(OPS)" || { echo "usage: make show TEST=<program> | OPS=<script> [OSMEM=...]" >&2; exit 2; }
+	@$(PYTHON) checker/show.py --osmem=$(OSMEM) --tracer=$(TRACER) --run-timeout=$(RUN_TIMEOUT) \
+		$(if $(OPS),--ops=$(OPS),--program=$(TEST))
+
+deps-show:
+	@checker/deps.sh --show
+test: deps-show
+# ---- end of pictures of the heap -------------------------------------------------------------

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Installs what the kit needs from Debian's archive when it is missing (as root), or prints the
 # exact command to run. Python packages come from Debian too: PyPI is not used.
+# With --show it also wants chromium, which only the test of `make show`'s page needs (headless
+# rendering); `make test` asks for it, `make check` does not.
 set -eu
 PYTHON=${PYTHON:-/usr/bin/python3}
 missing=""
@@ -19,6 +21,9 @@ need_command valgrind valgrind
 need_module pytest python3-pytest
 need_module xdist python3-pytest-xdist
 need_module hypothesis python3-hypothesis
+if [ "${1:-}" = "--show" ]; then
+	need_command chromium chromium
+fi
 
 [ -z "$missing" ] && exit 0
 echo "osmem: installing missing Debian packages:$missing" >&2
