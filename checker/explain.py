@@ -222,7 +222,8 @@ def locate(value: str, heap: _Heap, history: list[list[str]] | None = None) -> _
     for block in heap.blocks:
         if block.payload == offset:
             return _Where(_block_words(block, heap.blocks))
-        if block.offset < offset < block.end:
+    for block in heap.blocks:
+        if block.offset <= offset - META < block.end:
             return _inside(block, offset, history or [])
     if offset - META == heap.heap_break:
         return _Where(f"at the break {events.heap_addr(heap.heap_break)}: a new block appended")
@@ -238,14 +239,17 @@ def _block_words(block: Block, blocks: list[Block]) -> str:
 
 
 def _inside(block: Block, offset: int, history: list[list[str]]) -> _Where:
-    text = (f"inside {block.status} block {block.name()} (size {block.size}), "
-            f"{offset - block.payload} bytes past its start")
+    """``offset`` is no block's payload, and its header would lie inside ``block``."""
+    into = offset - META - block.payload
+    where = (f"{into} bytes into the payload of" if into >= 0 else "inside the header of")
+    text = (f"whose header would be {where} {block.status} block {block.name()} "
+            f"(size {block.size})")
     decision = _split_decision(block, history)
     if decision is None:
         return _Where(text)
     number, reason = decision
-    return _Where(f"{text}: at call #{number + 1} the model decided {_untagged(reason)}",
-                  _rule(reason))
+    return _Where(f"{text}, as if it had been split; at call #{number + 1} the model decided "
+                  f"{_untagged(reason)}", _rule(reason))
 
 
 def _locate_mapped(value: str, heap: _Heap) -> str:
@@ -314,6 +318,8 @@ def _chose_removed(reason: str) -> str:
 
 def _why_ret(reasons: list[str], want: events.Call, got: events.Call, heap: _Heap | None,
              history: list[list[str]]) -> _Why:
+    if (got.ret or "").startswith(events.NEVER_RETURNED):
+        return _Why(None, f"the call never returned ({got.ret}); expected = {want.ret}", "")
     reason = _ret_reason(reasons, want, got)
     rule = _rule(reason) if reason else None
     where = locate(got.ret or "", heap, history) if heap is not None else _Where("")

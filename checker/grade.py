@@ -109,9 +109,11 @@ def grade(program: Program, implementation: Implementation, settings: Settings,
     reason = problem or (explained and explained.reason) or verdict.summary
     if implementation.missing:
         reason = f"library lacks {', '.join(implementation.missing)}; {reason}"
-    details = [] if explained is not None and not problem else [reason]
+    details = [explained.text] if explained is not None else []
+    if problem or explained is None:
+        details.append(reason)
     if explained is not None:
-        details += [explained.text, verdict.diff]
+        details.append(verdict.diff)
     if run.stderr.strip():
         details.append("program's stderr:\n" + _tail(run.stderr))
     if run.trace_truncated:

@@ -92,7 +92,8 @@ def picture(title: str, expected: list[events.Call], actual: list[events.Call],
 
 def _cell_text(cell: Cell, colour: bool) -> str:
     mark = "*" if cell.touched else ""
-    text = f"[{LETTERS[cell.kind]}{mark} {cell.size}]"
+    name = f" {cell.short()}" if cell.kind == MAPPED else ""
+    text = f"[{LETTERS[cell.kind]}{mark} {cell.size}{name}]"
     if not colour:
         return text
     bold = "\033[1m" if cell.touched else ""
@@ -122,8 +123,8 @@ def _heap_lines(frame: Frame, colour: bool, width: int) -> list[str]:
     else:
         lines.append(INDENT + "heap (none yet)")
     if frame.maps:
-        plain = [_cell_text(c, False) + c.short() for c in frame.maps]
-        lines += _wrap("mmap ", [_cell_text(c, colour) + c.short() for c in frame.maps],
+        plain = [_cell_text(c, False) for c in frame.maps]
+        lines += _wrap("mmap ", [_cell_text(c, colour) for c in frame.maps],
                        [len(p) for p in plain], width)
     return lines
 
@@ -139,8 +140,8 @@ def _side_lines(label: str, frame: Frame | None, colour: bool, width: int) -> li
 def timeline(pic: Picture, colour: bool = False, width: int = 100) -> str:
     """The terminal timeline: a legend, then one row per call."""
     lines = [f"osmem show: {pic.title}",
-             "legend: [A size] ALLOC  [F size] FREE  [? bytes] unknown  [M size] mapped;"
-             "  * = the block the call returned or took; sizes are payload bytes"]
+             "legend: [A size] ALLOC  [F size] FREE  [? bytes] unknown  [M size address] mapped",
+             "        * = the block the call returned or took; sizes are payload bytes"]
     if pic.explanation:
         lines += ["", pic.explanation, ""]
     noted = False
