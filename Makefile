@@ -92,3 +92,76 @@ deps-show:
 	@checker/deps.sh --show
 test: deps-show
 # ---- end of pictures of the heap -------------------------------------------------------------
+
+# ---- leaks and misuse (issue 3), sanitizers and libFuzzer (issue 4) --------------------------
+#   make memcheck [TEST=name]  the programs under valgrind with the annotated library
+#                              (-DOSMEM_VALGRIND, src/annotate.h): the graded programs clean,
+#                              each tests/memcheck/*.c reported with the bug its comment declares
+#   make asan [TEST=name]      library and programs built with -fsanitize=address,undefined
+#                              (build/asan/): the graded programs exit 0, the buggy ones caught
+#   make fuzz-lib [SECONDS=N]  libFuzzer on os_* (tests/fuzz/fuzz_osmem.c, clang), seed corpus
+#                              tests/fuzz/corpus/; executions and crashes (default 60 s)
+CLANG      ?= clang
+SECONDS    ?= 60
+MC_DIR     := build/memcheck
+MC_BUGS    := $(patsubst tests/memcheck/%.c,$(MC_DIR)/%,$(wildcard tests/memcheck/*.c))
+ASAN_DIR   := build/asan
+# Programs: only writes are instrumented, since the contract lets them read headers (poisoned).
+ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	-fno-sanitize-recover=undefined
+ASAN_PROGS := $(patsubst tests/%.c,$(ASAN_DIR)/tests/%,$(wildcard tests/*.c)) \
+	$(patsubst tests/memcheck/%.c,$(ASAN_DIR)/memcheck/%,$(wildcard tests/memcheck/*.c))
+FUZZ_LIB   := build/fuzz-lib/fuzz_osmem
+.PHONY: memcheck memcheck-build asan asan-build fuzz-lib fuzz-lib-build
+
+memcheck-build: all $(MC_DIR)/libosmem.so $(MC_BUGS)
+
+$(MC_DIR)/libosmem.so: $(LIB_SRCS) $(LIB_HDRS) src/libosmem.map
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(CFLAGS) -DOSMEM_VALGRIND -fPIC -shared -Isrc -Iutils \
+		-Wl,--version-script=src/libosmem.map -Wl,-soname,libosmem.so -o $@ $(LIB_SRCS)
+
+$(MC_DIR)/%: tests/memcheck/%.c $(LIB_HDRS) src/libosmem.so
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O0 -g -Iutils -Itests -o $@ $< $(PROG_LINK)
+
+memcheck: deps memcheck-build
+	@$(PYTHON) checker/memcheck.py $(if $(TEST),--test=$(TEST))
+
+asan-build: $(ASAN_DIR)/libosmem.so $(ASAN_PROGS)
+
+$(ASAN_DIR)/libosmem.so: $(LIB_SRCS) $(LIB_HDRS) src/libosmem.map
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(ASAN_FLAGS) -fPIC -shared -Isrc -Iutils \
+		-Wl,--version-script=src/libosmem.map -Wl,-soname,libosmem.so -o $@ $(LIB_SRCS)
+
+$(ASAN_DIR)/printf.o: utils/printf.c utils/printf.h
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(ASAN_FLAGS) -c -o $@ $<
+
+$(ASAN_DIR)/tests/%: tests/%.c $(ASAN_DIR)/printf.o $(wildcard tests/*.h) $(LIB_HDRS) \
+		$(ASAN_DIR)/libosmem.so
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(ASAN_FLAGS) --param asan-instrument-reads=0 -Iutils -Itests -o $@ $< \
+		$(ASAN_DIR)/printf.o -L$(ASAN_DIR) -losmem
+
+$(ASAN_DIR)/memcheck/%: tests/memcheck/%.c $(LIB_HDRS) $(ASAN_DIR)/libosmem.so
+	@mkdir -p $(@D)
+	$(CC) $(WARN) $(ASAN_FLAGS) --param asan-instrument-reads=0 -Iutils -Itests -o $@ $< \
+		-L$(ASAN_DIR) -losmem
+
+asan: deps asan-build
+	@$(PYTHON) checker/asan.py $(if $(TEST),--test=$(TEST))
+
+fuzz-lib-build: $(FUZZ_LIB)
+
+$(FUZZ_LIB): tests/fuzz/fuzz_osmem.c $(LIB_SRCS) $(LIB_HDRS)
+	@command -v $(CLANG) >/dev/null || { echo "make fuzz-lib needs clang:" \
+		"apt-get install -y clang libclang-rt-14-dev" >&2; exit 1; }
+	@mkdir -p $(@D)
+	$(CLANG) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined \
+		-fno-sanitize-recover=undefined -Isrc -Iutils -o $@ tests/fuzz/fuzz_osmem.c $(LIB_SRCS)
+
+fuzz-lib: fuzz-lib-build
+	@$(PYTHON) checker/fuzz_lib.py --seconds=$(SECONDS)
+# ---- end of leaks, misuse, sanitizers --------------------------------------------------------
