@@ -3,7 +3,8 @@
  * block of 224 bytes; later callocs that fit nowhere grow that FREE last block by exactly the
  * missing bytes (instead of appending), also when it is the merge of several FREE blocks.
  * The grown block, with its old contents, must come back zeroed.
- * Rules 11 (grow the FREE last block to exactly need), 6 (zeroed), 8 (coalesce first), 12.
+ * Rules 11 (grow the FREE last block to exactly need; a mapped block is never the last heap
+ * block), 6 (zeroed), 8 (coalesce first), 12.
  * points: 2
  */
 #include "common.h"
@@ -17,6 +18,7 @@ int main(void)
 	for (i = 0; i < 32; i++)
 		T_calloc(i, 1, 4056);
 	expect_free_at(T, 224);
+	T_calloc(44, 1, 8000);   /* a mapping: not a heap block, never the last one */
 
 	T_calloc(40, 1, 1000);     /* no fit: the FREE last block grows by 776 */
 	expect_at(40, T);
@@ -43,7 +45,7 @@ int main(void)
 	expect_at(43, T + 2032 + 4032);
 	expect_size(43, 3000);
 
-	for (i = 0; i < 44; i++)
+	for (i = 0; i < 45; i++)
 		if (slot_of(i)->kind != K_NONE)
 			T_free(i);
 	return finish();

@@ -397,10 +397,11 @@ static inline void expect_size(int i, size_t size)
 /* A FREE block with payload size `size` has its payload at HeapStart + off. */
 static inline void expect_free_at(long off, size_t size)
 {
-	const struct block_meta *b = (const struct block_meta *)(g_heap0 + off) - 1;
+	const struct block_meta *b;
 
 	if (!g_heap0)
 		die("internal: no heap yet");
+	b = (const struct block_meta *)(g_heap0 + off) - 1;
 	if (b->status != STATUS_FREE || b->size != size)
 		die("the block at HeapStart + 0x%lx: header says %s, size %zu; expected STATUS_FREE, "
 		    "size %zu", off, status_name(b->status), b->size, size);

@@ -2,7 +2,8 @@
  * malloc-expand-block: when no FREE block fits and the last heap block is FREE, the heap
  * grows by exactly the missing bytes and that last block is used (instead of appending a new
  * block after it); also when that last FREE block is the merge of several FREE blocks.
- * Rules 11 (grow the FREE last block with brk to exactly need), 8 (coalesce first), 12.
+ * Rules 11 (grow the FREE last block with brk to exactly need; a mapped block is not in the
+ * heap list, so it is never the last block), 8 (coalesce first), 12.
  * points: 2
  */
 #include "common.h"
@@ -10,6 +11,7 @@
 int main(void)
 {
 	T_malloc(0, 100000);   /* prealloc; the FREE tail left is 131040 - 100032 = 31008 */
+	T_malloc(8, 200000);     /* a mapping: not a heap block, never the last one */
 	expect_free_at(0x20 + 100032, 31008);
 	T_malloc(1, 40000);    /* no fit: the FREE tail grows by 8992 */
 	expect_at(1, 0x20 + 100032);
@@ -36,5 +38,6 @@ int main(void)
 	T_free(0);
 	T_free(1);
 	T_free(2);
+	T_free(8);
 	return finish();
 }

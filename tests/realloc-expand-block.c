@@ -3,7 +3,8 @@
  * place by exactly the missing bytes (after absorbing a FREE successor when there is one),
  * and os_realloc(NULL, n) grows a FREE last block instead of appending.
  * Rules 18 (absorb FREE successors), 19 (still too small and last: brk to exactly need),
- * 11 (through os_realloc(NULL, n)), 17 (shrink first, then grow again).
+ * 11 (through os_realloc(NULL, n)), 17 (shrink first, then grow again); a mapped block is
+ * not in the heap list, so it is never the last block.
  * points: 3
  */
 #include "common.h"
@@ -13,6 +14,7 @@
 int main(void)
 {
 	T_realloc(0, 100000);    /* prealloc; FREE tail 31008 */
+	T_realloc(6, 200000);    /* a mapping: not a heap block, never the last one */
 	T_realloc(1, 20000);     /* 31008 -> 20000 + FREE 10976 */
 	expect_at(1, X);
 	expect_free_at(X + 20032, 10976);
@@ -48,5 +50,6 @@ int main(void)
 	T_realloc(1, 0);
 	T_realloc(4, 0);
 	T_realloc(5, 0);
+	T_realloc(6, 0);
 	return finish();
 }
