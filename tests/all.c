@@ -39,7 +39,7 @@ static size_t pick_size(void)
 		return 4049 + rnd(16);       /* 4049..4064: the calloc threshold */
 	if (r < 90)
 		return 0;
-	return 131033 + rnd(500000);
+	return 131033 + rnd(200000);
 }
 
 static void calloc_some(int i)
@@ -127,7 +127,7 @@ int main(void)
 			else
 				T_realloc(i, pick_size());
 		}
-		if (op % 100 == 99)
+		if (op % 250 == 249)
 			verify_all("all");
 	}
 
