@@ -155,12 +155,13 @@ asan: deps asan-build
 
 fuzz-lib-build: $(FUZZ_LIB)
 
-$(FUZZ_LIB): tests/fuzz/fuzz_osmem.c $(LIB_SRCS) $(LIB_HDRS)
+$(FUZZ_LIB): tests/fuzz/fuzz_osmem.c tests/fuzz/ignorelist.txt $(LIB_SRCS) $(LIB_HDRS)
 	@command -v $(CLANG) >/dev/null || { echo "make fuzz-lib needs clang:" \
 		"apt-get install -y clang libclang-rt-14-dev" >&2; exit 1; }
 	@mkdir -p $(@D)
 	$(CLANG) $(WARN) -O1 -g -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=undefined -Isrc -Iutils -o $@ tests/fuzz/fuzz_osmem.c $(LIB_SRCS)
+		-fno-sanitize-recover=undefined -fsanitize-ignorelist=tests/fuzz/ignorelist.txt \
+		-Isrc -Iutils -o $@ tests/fuzz/fuzz_osmem.c $(LIB_SRCS)
 
 fuzz-lib: fuzz-lib-build
 	@$(PYTHON) checker/fuzz_lib.py --seconds=$(SECONDS)
