@@ -40,6 +40,21 @@ $(MARKERS): checker/markers.c utils/printf.c utils/printf.h
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -O2 -fPIC -shared -Iutils -o $@ checker/markers.c utils/printf.c -ldl
 
+# ---- reliability (issue 4): bad-input cases and the fault driver -----------------------------
+# Not graded programs: they live outside tests/*.c and are run by checker/selftest/test_badinput.py
+# and test_faults.py. They may use the debug interface (utils/osmem_debug.h).
+RELIABILITY_PROGRAMS := build/reliability/badinput build/reliability/fault_driver
+all: $(RELIABILITY_PROGRAMS)
+
+build/reliability/badinput: tests/badinput/badinput.c utils/printf.c $(LIB_HDRS) src/libosmem.so
+	@mkdir -p $(@D)
+	$(CC) $(PROG_FLAGS) -o $@ $< utils/printf.c $(PROG_LINK)
+
+build/reliability/fault_driver: tests/faults/fault_driver.c utils/printf.c $(LIB_HDRS) src/libosmem.so
+	@mkdir -p $(@D)
+	$(CC) $(PROG_FLAGS) -o $@ $< utils/printf.c $(PROG_LINK)
+# ---- end of reliability ---------------------------------------------------------------------
+
 deps:
 	@checker/deps.sh
 
