@@ -14,8 +14,8 @@ Entry points (both pure functions of the traces, no I/O):
 * ``explain(expected, actual, index) -> str``: the multi-line text, for a terminal. Used by
   ``grade.py`` for the fixed programs and by the random differential tests for scripts.
 * ``explanation(expected, actual, index) -> Explanation``: the same text plus a one-line
-  ``reason`` naming the rule (``call #7 os_malloc(24), rule 9 (best fit): expected = ...``)
-  and the rule number, for the score table.
+  ``reason`` naming the rule briefly (``call #7 os_malloc(24), best fit: expected = ...``,
+  short enough for the score table) and the rule number.
 * ``stage(expected, actual, index)``: the pipeline's call; ``None`` when the traces agree.
 
 Example (a best-fit mistake)::
@@ -33,6 +33,7 @@ Example (a best-fit mistake)::
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass
 
 import events
@@ -60,9 +61,18 @@ RULE_NAMES: dict[int, str] = {
     19: "realloc grows the last block",
     20: "realloc moves",
 }
+# The score table's column is narrow: its one-line reason names the rule by a short name.
+SHORT_NAMES: dict[int, str] = {
+    1: "syscalls", 2: "preallocation", 3: "exact growth", 4: "mapped block",
+    5: "mmap threshold", 6: "calloc threshold", 7: "zero size", 8: "coalesce", 9: "best fit",
+    10: "split", 11: "grow last FREE", 12: "append", 13: "free", 14: "realloc NULL/0/FREE",
+    15: "mapped realloc", 16: "realloc to mmap", 17: "realloc in place", 18: "realloc absorb",
+    19: "realloc brk grow", 20: "realloc move",
+}
 CONTRACT_SYSCALLS = ("brk", "mmap", "munmap")
 MAX_SYSCALL_LINES = 6       # per side, in the expected/actual lines
 MAX_STEP_LINES = 10         # model reasons shown for the divergent call
+WIDTH = 100                 # long sentences wrap here, continued with a deeper indent
 _RULE_TAG = re.compile(r" \[rule (\d+)\]$")
 _RET_RULES = (9, 11, 12, 17, 18, 19)          # rules that decide which heap block is returned
 _KIND_RULES = (7, 14, 5, 6, 16, 15)           # rules that decide NULL / heap / mapped
@@ -212,7 +222,7 @@ def locate(value: str, heap: _Heap, history: list[list[str]] | None = None) -> _
     if kind == "mapped":
         return _Where(_locate_mapped(value, heap))
     if kind != "heap":
-        return _Where(value)
+        return _Where("not an address that the heap or a mapping made inside os_* contains")
     try:
         offset = parse_pointer(value).offset
     except ModelError:
@@ -286,6 +296,8 @@ def _placement_reason(reasons: list[str], want: events.Call, got: events.Call) -
 
 
 def _ret_reason(reasons: list[str], want: events.Call, got: events.Call) -> str | None:
+    if _kind(got.ret) == "other":
+        return None                 # not an address the trace could name: no rule explains it
     if _kind(want.ret) != _kind(got.ret):
         return _first_with(reasons, _KIND_RULES) or _placement_reason(reasons, want, got)
     if _kind(want.ret) == "heap":
@@ -406,19 +418,25 @@ def _assemble(index: int, want: events.Call, got: events.Call | None, why: _Why,
     label = f", {rule_label(why.rule)}" if why.rule is not None else ""
     lines = [f"first difference: call #{number} {call}{label}",
              *_side("expected:", want), *_side("actual:  ", got),
-             f"  why: {why.sentence}"]
+             _wrapped(f"  why: {why.sentence}", 7)]
     if stepped.problem:
         lines.append(f"  ({stepped.problem})")
     if stepped.reasons:
         lines.append("  the model, step by step:")
         shown = stepped.reasons[:MAX_STEP_LINES]
-        lines += [f"    {reason}" for reason in shown]
+        lines += [_wrapped(f"    {reason}", 6) for reason in shown]
         if len(stepped.reasons) > len(shown):
             lines.append(f"    ... {len(stepped.reasons) - len(shown)} more")
     reason = ""
     if why.rule is not None and why.difference:
-        reason = f"call #{number} {call}, {rule_label(why.rule)}: {why.difference}"
+        reason = f"call #{number} {call}, {SHORT_NAMES.get(why.rule, f'rule {why.rule}')}: " \
+            f"{why.difference}"
     return Explanation(index, why.rule, reason, "\n".join(lines))
+
+
+def _wrapped(text: str, indent: int) -> str:
+    return textwrap.fill(text, WIDTH, subsequent_indent=" " * indent, break_long_words=False,
+                         break_on_hyphens=False)
 
 
 def explain(expected: list[events.Call], actual: list[events.Call], index: int) -> str:

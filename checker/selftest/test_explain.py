@@ -19,6 +19,7 @@ from events import Call
 from explain import explain, explanation, stage
 from grade import grade
 from model import Model
+from report import Row, table
 from submission import prepare
 from support import BROKEN, build_patched, settings_for
 
@@ -34,9 +35,16 @@ def predicted(*calls: tuple[str, ...]) -> list[Call]:
 
 
 def why_line(text: str) -> str:
-    lines = [line for line in text.splitlines() if line.startswith("  why: ")]
-    assert len(lines) == 1, text
-    return lines[0][len("  why: "):]
+    """The "why" sentence, unwrapped (its continuation lines are indented by 7)."""
+    lines = text.splitlines()
+    starts = [number for number, line in enumerate(lines) if line.startswith("  why: ")]
+    assert len(starts) == 1, text
+    sentence = [lines[starts[0]][len("  why: "):]]
+    for line in lines[starts[0] + 1:]:
+        if not line.startswith(" " * 7):
+            break
+        sentence.append(line.strip())
+    return " ".join(sentence)
 
 
 def with_call(trace: list[Call], index: int, **changes: object) -> list[Call]:
@@ -62,7 +70,7 @@ def test_best_fit_names_the_free_blocks_and_what_was_returned() -> None:
         "best fit for need 24: free blocks after coalescing are +0x148 (size 160), +0x7f0 "
         "(size 2024); expected +0x148; you returned +0x20, a block that is ALLOC")
     assert result.rule == 9
-    assert result.reason == ("call #9 os_malloc(24), rule 9 (best fit): "
+    assert result.reason == ("call #9 os_malloc(24), best fit: "
                              "expected = HeapStart + 0x148, got = HeapStart + 0x20")
 
 
@@ -74,13 +82,14 @@ def test_the_explanation_shows_both_sides_and_the_models_steps() -> None:
         "              (no syscalls)",
         "  actual:   os_malloc(24) = HeapStart + 0x7f0",
         "              (no syscalls)",
-        "  why: best fit for need 24: free blocks after coalescing are +0x148 (size 160), "
-        "+0x7f0 (size 2024); expected +0x148; you returned +0x7f0, a block that is FREE "
-        "(size 2024)",
+        "  why: best fit for need 24: free blocks after coalescing are +0x148 (size 160), +0x7f0 "
+        "(size 2024);",
+        "       expected +0x148; you returned +0x7f0, a block that is FREE (size 2024)",
         "  the model, step by step:",
         "    need ALIGN8(24) = 24: heap (32 + 24 < 131072) [rule 5]",
         "    best fit for need 24: free blocks after coalescing are +0x148 (size 160), +0x7f0 "
-        "(size 2024); chose +0x148 [rule 9]",
+        "(size 2024);",
+        "      chose +0x148 [rule 9]",
         "    split: remainder 136 >= 40: +0x148 keeps size 24, new FREE block +0x180 "
         "(size 104) [rule 10]",
     ]
@@ -109,7 +118,7 @@ def test_split_at_32_is_traced_back_to_the_no_split_decision() -> None:
         "at call #5 the model decided split: remainder 32 < 40, so no split (+0x20 keeps size "
         "1000)")
     assert result.rule == 10
-    assert result.reason.startswith("call #7 os_malloc(1032), rule 10 (split): ")
+    assert result.reason.startswith("call #7 os_malloc(1032), split: ")
 
 
 # ---- growing the last FREE block with brk --------------------------------------------------
@@ -125,7 +134,7 @@ def test_missing_brk_grow_names_the_last_free_block_and_the_break() -> None:
         "no fit; last heap block +0x186e0 is FREE: expected brk to HeapStart + 0x24a30; "
         "you made no such syscall")
     assert result.rule == 11
-    assert result.reason == ("call #2 os_malloc(50000), rule 11 (grow the last FREE block): "
+    assert result.reason == ("call #2 os_malloc(50000), grow last FREE: "
                              "missing syscall brk(HeapStart + 0x24a30) = HeapStart + 0x24a30")
 
 
@@ -150,7 +159,7 @@ def test_munmap_before_the_new_allocation() -> None:
         f"you made {MUNMAP_1} first")
     assert result.rule == 15
     assert result.reason.startswith(
-        "call #2 os_realloc(<mapped-addr1> + 0x20, 300000), rule 15 (mapped block realloc): "
+        "call #2 os_realloc(<mapped-addr1> + 0x20, 300000), mapped realloc: "
         "syscall 1 is munmap(")
 
 
@@ -161,6 +170,8 @@ def test_a_syscall_outside_the_contract_is_rule_1() -> None:
                                            "<mapped-addr1>",))
     result = explanation(REMAP, actual, 1)
     assert result.rule == 1
+    row = table([Row("realloc-mmap-to-heap", 1, False, result.reason)], "title")
+    assert "syscalls: syscall 1 is mremap(<mapped-addr1>" in row, "the table shows the culprit"
     assert why_line(result.text).startswith("inside os_* only brk, mmap and munmap are made; "
                                             "you made mremap(<mapped-addr1>, 200032")
 
@@ -178,6 +189,15 @@ def test_mapped_threshold_and_zero_size() -> None:
     assert why_line(mapped.text).startswith(
         "need ALIGN8(131033) = 131040: mapped (32 + 131040 >= 131072); expected "
         "<mapped-addr1> + 0x20; you returned +0x20")
+
+
+def test_an_address_the_trace_cannot_name_has_no_rule() -> None:
+    actual = with_call(BEST_FIT, 0, ret="0x7f5914872020")
+    result = explanation(BEST_FIT, actual, 0)
+    assert result.rule is None and result.reason == ""
+    assert why_line(result.text) == (
+        "expected +0x20; you returned 0x7f5914872020, not an address that the heap or a "
+        "mapping made inside os_* contains")
 
 
 def test_a_program_that_stopped_early_has_no_rule() -> None:
