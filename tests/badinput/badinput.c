@@ -108,6 +108,8 @@ static int huge_sizes(void)
 	const size_t sizes[] = {
 		SIZE_MAX, SIZE_MAX - 30, SIZE_MAX - 7, (size_t)PTRDIFF_MAX + 1,
 		(size_t)PTRDIFF_MAX, (size_t)PTRDIFF_MAX - 31,
+		/* Representable, but no mapping that large exists: mmap itself fails. */
+		(size_t)PTRDIFF_MAX - 40, (size_t)1 << 62, (size_t)1 << 50,
 	};
 	const size_t n = sizeof(sizes) / sizeof(sizes[0]);
 	int tried = 0;
@@ -311,7 +313,7 @@ static void corrupt(const char *name)
 	else if (!strcmp(name, "corrupt-status"))
 		header(b)->status = 7;
 	else if (!strcmp(name, "corrupt-prev"))
-		header(c)->prev = header(a);
+		header(a)->prev = header(c);   /* the first block has no prev */
 	else if (!strcmp(name, "corrupt-next"))
 		header(a)->next = (struct block_meta *)((char *)header(a)->next + 8);
 	else if (!strcmp(name, "corrupt-tiling"))
