@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import re
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import events
 from model import FREE, META, Block, Model, ModelError, parse_pointer
@@ -75,7 +75,7 @@ MAX_STEP_LINES = 10         # model reasons shown for the divergent call
 WIDTH = 100                 # long sentences wrap here, continued with a deeper indent
 _RULE_TAG = re.compile(r" \[rule (\d+)\]$")
 _RET_RULES = (9, 11, 12, 17, 18, 19)          # rules that decide which heap block is returned
-_KIND_RULES = (7, 14, 5, 6, 16, 15)           # rules that decide NULL / heap / mapped
+_KIND_RULES = (7, 5, 6, 16, 15, 14)           # rules that decide NULL / heap / mapped
 
 
 @dataclass(frozen=True)
@@ -332,6 +332,9 @@ def _why_ret(reasons: list[str], want: events.Call, got: events.Call, heap: _Hea
              history: list[list[str]]) -> _Why:
     if (got.ret or "").startswith(events.NEVER_RETURNED):
         return _Why(None, f"the call never returned ({got.ret}); expected = {want.ret}", "")
+    freed = _freed_before_move(reasons, want, got, heap)
+    if freed:
+        return _Why(20, freed, f"expected = {want.ret}, got = {got.ret}")
     reason = _ret_reason(reasons, want, got)
     rule = _rule(reason) if reason else None
     where = locate(got.ret or "", heap, history) if heap is not None else _Where("")
@@ -339,6 +342,30 @@ def _why_ret(reasons: list[str], want: events.Call, got: events.Call, heap: _Hea
     sentence = (f"{said}expected {_short(want.ret or '')}; you returned {_short(got.ret or '')}"
                 + (f", {where.text}" if where.text else ""))
     return _Why(where.rule or rule, sentence, f"expected = {want.ret}, got = {got.ret}")
+
+
+def _freed_before_move(reasons: list[str], want: events.Call, got: events.Call,
+                       heap: _Heap | None) -> str:
+    """A moving realloc that returned a block which only fits if the old block were FREE."""
+    moving = [r for r in reasons if _rule(r) == 20 and "cannot grow in place" in r]
+    if not moving or heap is None or _kind(got.ret) != "heap" or _kind(want.args[0]) != "heap":
+        return ""
+    old, new = parse_pointer(want.args[0]).offset, parse_pointer(got.ret or "").offset
+    blocks = [replace(b, status=FREE) if b.payload == old else b for b in heap.blocks]
+    runs: list[list[Block]] = []
+    for block in blocks:
+        if block.status == FREE and runs and runs[-1][-1].status == FREE:
+            runs[-1].append(block)
+        else:
+            runs.append([block])
+    for run in runs:
+        payloads = [b.payload for b in run]
+        if old in payloads and new in payloads and new != old:
+            return (f"{_untagged(moving[0])}; expected {_short(want.ret or '')}; you returned "
+                    f"{_short(got.ret or '')}, which fits only once the old block "
+                    f"{_short(want.args[0])} is FREE and merged with it: the new block must be "
+                    f"allocated before the old one is freed")
+    return ""
 
 
 def _why_syscalls(reasons: list[str], want: events.Call, got: events.Call) -> _Why:

@@ -252,3 +252,22 @@ def test_a_graded_failure_starts_with_the_explanation(tmp_path: Path) -> None:
     # The program's own check stops it; that is the one-line reason, and it follows too.
     assert result.reason.startswith("program exited with 1: malloc-coalesce.c: slot 10")
     assert result.reason in lines
+
+
+# ---- realloc that frees the old block before moving ---------------------------------------
+
+MOVE = predicted(("os_malloc", "8"), ("os_malloc", "8"), ("os_malloc", "8"),
+                 ("os_free", "HeapStart + 0x20"),
+                 ("os_realloc", "HeapStart + 0x48", "33"))   # 8 -> 40: +0x70 is ALLOC, move
+
+
+def test_free_before_move_is_rule_20() -> None:
+    # Freeing +0x48 first merges it with FREE +0x20 into 48 bytes, enough for need 40.
+    assert MOVE[-1].ret == "HeapStart + 0x98"
+    actual = with_call(MOVE, 4, ret="HeapStart + 0x20")
+    result = explanation(MOVE, actual, 4)
+    assert result.rule == 20
+    assert why_line(result.text) == (
+        "+0x48 (size 8) cannot grow in place: move it (allocate while it is still ALLOC); "
+        "expected +0x98; you returned +0x20, which fits only once the old block +0x48 is FREE "
+        "and merged with it: the new block must be allocated before the old one is freed")
