@@ -106,7 +106,8 @@ def grade(program: Program, implementation: Implementation, settings: Settings,
     problem = outcome_problem(run, seen.ending)
     if verdict.passed and not problem:
         return Result(program.name, program.points, True, actual=actual, stdout=run.stdout)
-    reason = problem or (explained and explained.reason) or verdict.summary
+    named = explained.reason if explained is not None else ""    # names the rule broken
+    reason = f"{named}; {problem}" if named and problem else problem or named or verdict.summary
     if implementation.missing:
         reason = f"library lacks {', '.join(implementation.missing)}; {reason}"
     details = [explained.text] if explained is not None else []

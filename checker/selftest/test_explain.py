@@ -249,8 +249,10 @@ def test_a_graded_failure_starts_with_the_explanation(tmp_path: Path) -> None:
         "best fit for need 2000: free blocks after coalescing are +0x428 (size 2032), +0x2088 "
         "(size 122744); expected +0x428; you returned +0x2088, a block that is FREE "
         "(size 122744)")
-    # The program's own check stops it; that is the one-line reason, and it follows too.
-    assert result.reason.startswith("program exited with 1: malloc-coalesce.c: slot 10")
+    # The one-line reason names the rule first, then how the program's own check stopped it.
+    assert result.reason.startswith(
+        "call #12 os_malloc(2000), best fit: expected = HeapStart + 0x428, got = HeapStart + "
+        "0x2088; program exited with 1: malloc-coalesce.c: slot 10")
     assert result.reason in lines
 
 
