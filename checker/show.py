@@ -33,6 +33,7 @@ import os
 import shutil
 import sys
 import tempfile
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -107,6 +108,8 @@ def _wrap(label: str, cells: list[str], widths: list[int], width: int) -> list[s
         if used + size > width and used > len(INDENT + label):
             lines.append(line)
             line, used = INDENT + " " * len(label), len(INDENT + label)
+            size -= len(text) - len(text.lstrip(" "))
+            text = text.lstrip(" ")
         line, used = line + text, used + size
     lines.append(line)
     return lines
@@ -115,11 +118,12 @@ def _wrap(label: str, cells: list[str], widths: list[int], width: int) -> list[s
 def _heap_lines(frame: Frame, colour: bool, width: int) -> list[str]:
     lines: list[str] = []
     if frame.heap:
-        plain = [_cell_text(c, False) for c in frame.heap]
-        lines += _wrap("heap ", [_cell_text(c, colour) for c in frame.heap],
-                       [len(p) for p in plain], width)
+        cells = [_cell_text(c, colour) for c in frame.heap]
+        widths = [len(_cell_text(c, False)) for c in frame.heap]
         if frame.heap_break is not None:
-            lines[-1] += f"  break {events.heap_addr(frame.heap_break)}"
+            cells.append(f"  break {events.heap_addr(frame.heap_break)}")
+            widths.append(len(cells[-1]))
+        lines += _wrap("heap ", cells, widths, width)
     else:
         lines.append(INDENT + "heap (none yet)")
     if frame.maps:
@@ -155,7 +159,8 @@ def timeline(pic: Picture, colour: bool = False, width: int = 100) -> str:
             lines += _side_lines("", frame, colour, width)[1:]
             continue
         if got is not None and got.note and not noted:
-            lines.append(f"    ({got.note})")
+            lines.append(textwrap.fill(f"({got.note})", width, initial_indent="    ",
+                                       subsequent_indent="     "))
             noted = True
         if index >= (pic.divergence or 0) + TERMINAL_ROWS_AFTER:
             rest = pic.length - index

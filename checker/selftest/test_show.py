@@ -50,8 +50,9 @@ def rows(text: str) -> list[str]:
 
 # ---- the terminal timeline -----------------------------------------------------------------
 
-def test_timeline_of_a_small_program(tmp_path: Path, capsys: pytest.CaptureFixture[str]
-                                     ) -> None:
+def test_timeline_of_a_small_program(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "120")        # the terminal width the rows wrap at
     assert show.main(["--program", "malloc-preallocate", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
     lines = out.splitlines()
@@ -91,8 +92,10 @@ def test_timeline_from_the_first_divergence() -> None:
     assert pic.divergence == 3
     lines = rows(show.timeline(pic))
     start = lines.index("#4 differs")
-    assert lines[start - 1].startswith("    (actual heap after the divergence: drawn from "
-                                       "the trace alone")
+    assert lines[start - 2:start] == [
+        "    (actual heap after the divergence: drawn from the trace alone (returned addresses, "
+        "sizes asked",
+        "     for, frees, brk and mmap results); '?' (hatched) is unknown)"]
     assert lines[start:] == [
         "#4 differs",
         "    expected  os_malloc(500) = HeapStart + 0x20",
@@ -129,7 +132,17 @@ def test_frames_agree_with_the_model_then_track_the_trace() -> None:
     assert tracked.note and not pic.expected[3].note
 
 
-def test_ops_script(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_rows_wrap_at_the_terminal_width() -> None:
+    pic = show.picture("hand-made", EXPECTED, EXPECTED)
+    lines = rows(show.timeline(pic, width=60))
+    assert lines[-2:] == ["        heap [A* 504][F 464][A 1000][F 128976]",
+                          "             break HeapStart + 0x20000"]
+    assert max(len(line) for line in lines if line.startswith("        heap")) <= 60
+
+
+def test_ops_script(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "120")
     if not (ROOT / "build" / "tests" / "replay").exists():
         pytest.skip("build/tests/replay is not built")
     script = tmp_path / "three.ops"
