@@ -23,6 +23,7 @@ from grade import Settings
 from report import Row, table
 from run import TRACERS
 from submission import Implementation, prepare
+from reliability_figures import ReliabilityFigures
 
 ROOT = catalogue.ROOT
 MARKERS_LIB = ROOT / "build" / "libosmem_markers.so"
@@ -83,6 +84,7 @@ def pytest_configure(config: pytest.Config) -> None:
     implementation = prepare(Path(config.getoption("osmem")).resolve(), workdir)
     config.stash[IMPLEMENTATION] = implementation
     config.pluginmanager.register(ScoreBoard(config, implementation), "osmem-scoreboard")
+    config.pluginmanager.register(ReliabilityFigures(), "osmem-reliability")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

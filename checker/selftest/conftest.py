@@ -38,24 +38,3 @@ def grade_all(tmp_path_factory: pytest.TempPathFactory) -> Grader:
 
     return run
 
-
-# ---- reliability figures (issue 4) ------------------------------------------------------------
-# Tests attach ("reliability", (label, count)) user properties; the sums print after the run
-# (user properties travel with the reports, so this also works with pytest-xdist workers).
-_reliability: dict[str, int] = {}
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    if report.when != "call":
-        return
-    for name, value in report.user_properties:
-        if name == "reliability":
-            label, count = value
-            _reliability[label] = _reliability.get(label, 0) + int(count)
-
-
-def pytest_terminal_summary(terminalreporter) -> None:
-    if _reliability:
-        terminalreporter.write_sep("=", "osmem reliability")
-        for label, count in _reliability.items():
-            terminalreporter.write_line(f"{label}: {count}")
