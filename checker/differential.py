@@ -18,7 +18,7 @@ from pathlib import Path
 import events
 from catalogue import Program
 from compare import compare
-from grade import Observation, Settings, observe, outcome_problem
+from grade import Observation, Settings, observe, outcome_of
 from model import Model, ModelError
 from opscript import parse_script
 
@@ -76,7 +76,7 @@ def judge(seen: Observation, lines: list[tuple[int, str]]) -> Outcome:
         return Outcome(False, 0, None, f"unreadable trace: {seen.unreadable}")
     actual = seen.actual
     stepped = step_model(actual)
-    problem = outcome_problem(seen.run, seen.ending)
+    problem = outcome_of(seen.run, seen.ending).text
     index = stepped.divergence
     details: list[str] = []
     if stepped.model_error:

@@ -46,20 +46,29 @@ def _tail(text: str, count: int = MESSAGE_LINES) -> str:
     return "\n".join(text.strip().splitlines()[-count:])
 
 
-def outcome_problem(run: Run, ending: str) -> str:
-    """How the program ended, when that alone fails the test ("" when it exited with 0)."""
+@dataclass(frozen=True)
+class Outcome:
+    """How the run ended, when that alone fails the test."""
+
+    text: str = ""        # "" when the program exited with 0
+    cut_short: bool = False   # stopped from outside (crash, timeout, flood): say that first
+
+
+def outcome_of(run: Run, ending: str) -> Outcome:
     if run.timed_out:
-        return f"timed out after {run.timeout:g} s (a hang or an endless loop?)"
+        return Outcome(f"timed out after {run.timeout:g} s (a hang or an endless loop?)", True)
     if run.output_flooded:
-        return f"flooded its output: more than {FILE_SIZE_LIMIT >> 20} MiB written"
+        return Outcome(f"flooded its output: more than {FILE_SIZE_LIMIT >> 20} MiB written",
+                       True)
     if ending.startswith("killed by"):
-        return f"crashed: {ending}"
+        return Outcome(f"crashed: {ending}", True)
     if ending and ending != "exited with 0":
         message = _tail(run.stderr, 1)
-        return f"program {ending}" + (f": {message}" if message else "")
+        return Outcome(f"program {ending}" + (f": {message}" if message else ""))
     if not ending and run.returncode != 0:
-        return f"the tracer failed (exit {run.returncode}): {_tail(run.stderr, 1)}"
-    return ""
+        return Outcome(f"the tracer failed (exit {run.returncode}): {_tail(run.stderr, 1)}",
+                       True)
+    return Outcome()
 
 
 def expected_calls(program: Program) -> list[events.Call]:
@@ -103,11 +112,13 @@ def grade(program: Program, implementation: Implementation, settings: Settings,
     wanted = expected_calls(program) if expected is None else expected
     verdict: Verdict = compare(wanted, actual)
     explained = explain_stage(wanted, actual, verdict.first_divergence)
-    problem = outcome_problem(run, seen.ending)
+    outcome = outcome_of(run, seen.ending)
+    problem = outcome.text
     if verdict.passed and not problem:
         return Result(program.name, program.points, True, actual=actual, stdout=run.stdout)
     named = explained.reason if explained is not None else ""    # names the rule broken
-    reason = f"{named}; {problem}" if named and problem else problem or named or verdict.summary
+    first, then = (problem, named) if outcome.cut_short else (named, problem)
+    reason = "; ".join(part for part in (first, then) if part) or verdict.summary
     if implementation.missing:
         reason = f"library lacks {', '.join(implementation.missing)}; {reason}"
     details = [explained.text] if explained is not None else []

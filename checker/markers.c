@@ -30,22 +30,23 @@ static void *(*real_realloc)(void *, size_t);
 static void (*real_free)(void *);
 static int depth;
 
+/*
+ * Symbols are looked up at their first call, not in a constructor: a failed dlsym() makes
+ * glibc allocate its error message with malloc, which would move the program break of every
+ * program graded against a library that lacks one function, not only of those that call it.
+ */
 static void *resolve(const char *name)
 {
 	void *symbol = dlsym(RTLD_NEXT, name);
 
-	if (!symbol)
+	if (!symbol) {
 		osmem_dprintf(STDERR_FILENO, "osmem markers: the library does not define %s\n", name);
+		_exit(127);
+	}
 	return symbol;
 }
 
-__attribute__((constructor)) static void resolve_all(void)
-{
-	real_malloc = resolve("os_malloc");
-	real_calloc = resolve("os_calloc");
-	real_realloc = resolve("os_realloc");
-	real_free = resolve("os_free");
-}
+#define REAL(name) (real_##name ? real_##name : (real_##name = resolve("os_" #name)))
 
 static void marker(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void marker(const char *fmt, ...)
@@ -66,46 +67,39 @@ static void marker(const char *fmt, ...)
 	errno = saved_errno;
 }
 
-static void require(const void *symbol, const char *name)
-{
-	if (!symbol) {
-		osmem_dprintf(STDERR_FILENO, "osmem markers: %s is missing, cannot call it\n", name);
-		_exit(127);
-	}
-}
-
-#define TRACED_CALL(ret_type, name, real, ret_fmt, call_fmt, ...)		\
+#define TRACED_CALL(ret_type, name, call_fmt, ...)				\
 	do {								\
-		require((const void *)real, #name);			\
+		__typeof__(real_##name) real = REAL(name);		\
 		if (depth++ == 0)					\
-			marker("osmem:call " #name " " call_fmt, __VA_ARGS__); \
+			marker("osmem:call os_" #name " " call_fmt, __VA_ARGS__); \
 		ret_type result = real(__VA_ARGS__);			\
 		if (--depth == 0)					\
-			marker("osmem:ret " #name " " ret_fmt, result);	\
+			marker("osmem:ret os_" #name " %p", result);	\
 		return result;						\
 	} while (0)
 
 void *os_malloc(size_t size)
 {
-	TRACED_CALL(void *, os_malloc, real_malloc, "%p", "%zu", size);
+	TRACED_CALL(void *, malloc, "%zu", size);
 }
 
 void *os_calloc(size_t nmemb, size_t size)
 {
-	TRACED_CALL(void *, os_calloc, real_calloc, "%p", "%zu %zu", nmemb, size);
+	TRACED_CALL(void *, calloc, "%zu %zu", nmemb, size);
 }
 
 void *os_realloc(void *ptr, size_t size)
 {
-	TRACED_CALL(void *, os_realloc, real_realloc, "%p", "%p %zu", ptr, size);
+	TRACED_CALL(void *, realloc, "%p %zu", ptr, size);
 }
 
 void os_free(void *ptr)
 {
-	require((const void *)real_free, "os_free");
+	void (*real)(void *) = REAL(free);
+
 	if (depth++ == 0)
 		marker("osmem:call os_free %p", ptr);
-	real_free(ptr);
+	real(ptr);
 	if (--depth == 0)
 		marker("osmem:ret os_free");
 }

@@ -17,6 +17,8 @@ from parse import Syscall, Trace, TracedCall
 # Heap addresses lie in [HeapStart, HeapStart + HEAP_WINDOW): far more than any test's break,
 # far less than the distance from the brk heap to the mmap area.
 HEAP_WINDOW = 1 << 36
+# Unknown numbers this large are addresses far more often than counts: print them in hex.
+POINTER_LIKE = 1 << 16
 
 
 @dataclass
@@ -40,7 +42,9 @@ class AddressNames:
         return None
 
     def value(self, ret: int | str) -> str:
-        return self.name(ret) if isinstance(ret, int) else events.errno_ret(ret)
+        if isinstance(ret, int):
+            return self.name(ret)
+        return events.errno_ret(ret) if ret.startswith("E") else ret
 
     def mapped(self, base: int, length: int) -> None:
         self.count += 1
@@ -50,10 +54,12 @@ class AddressNames:
         self.mappings.pop(base, None)
 
 
-def _other_arg(names: AddressNames, value: int | str) -> str:
-    if isinstance(value, int) and value > HEAP_WINDOW:
-        return names.known(value) or str(value)
-    return str(value)
+def _plain(names: AddressNames, value: int | str) -> str:
+    """An argument or result of a syscall the contract does not allow: a name if it is one of
+    our addresses, else as strace would print it (decimal numbers, errno names, text)."""
+    if isinstance(value, int):
+        return names.known(value) or (f"{value:#x}" if value >= POINTER_LIKE else str(value))
+    return events.errno_ret(value) if value.startswith("E") else value
 
 
 def _syscall(names: AddressNames, call: Syscall) -> str:
@@ -74,8 +80,8 @@ def _syscall(names: AddressNames, call: Syscall) -> str:
         if call.ret == 0:
             names.unmapped(base)
         return text
-    return events.other_syscall(call.name, ", ".join(_other_arg(names, a) for a in args),
-                                names.value(call.ret))
+    return events.other_syscall(call.name, ", ".join(_plain(names, a) for a in args),
+                                _plain(names, call.ret))
 
 
 def _call(names: AddressNames, call: TracedCall, ending: str) -> events.Call:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import errno
 import re
 from dataclasses import dataclass, field
+from typing import Iterator
 
 ERRNO_RANGE = 4095  # the kernel returns -1..-4095 for errors
 
@@ -155,15 +156,36 @@ _MARKER = re.compile(r'^write\(-1, "osmem:(?P<kind>call|ret) (?P<text>[^"]*)", \
 _ENDING = re.compile(r"^\+\+\+ (?P<ending>.*) \+\+\+$")
 
 
-def parse_strace(text: str) -> Trace:
-    builder = _CallBuilder()
-    main_pid: str | None = None
-    ending = ""
+_UNFINISHED = " <unfinished ...>"
+_RESUMED = re.compile(r"^<\.\.\. \w+ resumed>\s?(?P<rest>.*)$")
+
+
+def _whole_lines(text: str) -> Iterator[tuple[str, str]]:
+    """(pid, line) pairs, with syscalls that other processes interrupted joined again.
+
+    With several processes strace prints ``brk(NULL <unfinished ...>`` and later, for the same
+    pid, ``<... brk resumed>) = 0x...``; the joined line stands where the call completed.
+    """
+    pending: dict[str, str] = {}
     for raw in text.splitlines():
         match = _STRACE_LINE.match(raw)
         if not match:
             continue
         pid, line = match["pid"], match["rest"]
+        if line.endswith(_UNFINISHED):
+            pending[pid] = line[:-len(_UNFINISHED)]
+            continue
+        resumed = _RESUMED.match(line)
+        if resumed and pid in pending:
+            line = pending.pop(pid) + resumed["rest"]
+        yield pid, line
+
+
+def parse_strace(text: str) -> Trace:
+    builder = _CallBuilder()
+    main_pid: str | None = None
+    ending = ""
+    for pid, line in _whole_lines(text):
         main_pid = main_pid or pid
         marker = _MARKER.match(line)
         if marker and pid == main_pid:

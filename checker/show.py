@@ -41,7 +41,7 @@ import catalogue
 import events
 from compare import first_divergence
 from explain import explain
-from grade import Settings, expected_calls, observe, outcome_problem
+from grade import Settings, expected_calls, observe, outcome_of
 from heapview import ALLOC, FREE, MAPPED, UNKNOWN, Cell, Frame, actual_frames, model_frames
 from model import ModelError
 from opscript import Simulation, parse_script
@@ -249,7 +249,7 @@ def observed_picture(options: argparse.Namespace, workdir: Path) -> Picture:
     if seen.unreadable:
         raise SystemExit(f"show: unreadable trace: {seen.unreadable}")
     title += f" with {options.osmem} ({options.tracer})"
-    return picture(title, expected, seen.actual, outcome_problem(seen.run, seen.ending))
+    return picture(title, expected, seen.actual, outcome_of(seen.run, seen.ending).text)
 
 
 def _wants_colour() -> bool:

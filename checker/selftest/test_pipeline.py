@@ -88,6 +88,35 @@ def test_strace_trace_is_parsed_folded_and_named() -> None:
     assert events.render(normalise(trace)) == EXPECTED
 
 
+def test_strace_lines_split_by_another_process_are_joined() -> None:
+    """A library that forks: the child's syscalls interleave and split the parent's lines."""
+    text = """\
+100  brk(NULL)                         = 0x555555559000
+100  write(-1, "osmem:call os_malloc 1", 22) = -1 EBADF (Bad file descriptor)
+100  clone(child_stack=NULL, flags=0x1200000|17, child_tidptr=0x7f) = 101
+100  brk(NULL <unfinished ...>
+101  set_robust_list(0x7fe41b78ea20, 24) = 0
+100  <... brk resumed>)                = 0x555555559000
+101  exit_group(0 <unfinished ...>
+100  brk(0x555555579000)               = 0x555555579000
+100  write(-1, "osmem:ret os_malloc 0x555555559020", 34 <unfinished ...>
+101  <... exit_group resumed>)         = ?
+100  <... write resumed>)              = -1 EBADF (Bad file descriptor)
+101  +++ exited with 0 +++
+100  +++ exited with 0 +++
+"""
+    trace = parse_strace(text)
+    assert trace.ending == "exited with 0"
+    assert events.render(normalise(trace)) == """\
+os_malloc(1) = HeapStart + 0x20
+    clone(child_stack=NULL, flags=0x1200000|17, child_tidptr=0x7f) = 101
+    [pid 101] set_robust_list(0x7fe41b78ea20, 24) = 0
+    brk(0) = HeapStart
+    brk(HeapStart + 0x20000) = HeapStart + 0x20000
+    [pid 101] exit_group(0) = ?
+"""
+
+
 def test_ltrace_gives_the_same_normalised_trace() -> None:
     trace = parse_ltrace(LTRACE)
     assert trace.ending == "killed by SIGSEGV"

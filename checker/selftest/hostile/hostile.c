@@ -55,8 +55,11 @@ void *os_malloc(size_t size)
 		if (child == 0)
 			_exit(0);
 	}
-	if (CASE_IS(libc_malloc))
-		free(malloc(64));
+	if (CASE_IS(libc_malloc)) {
+		void *volatile kept = malloc(64); /* volatile: the compiler may not elide the pair */
+
+		free(kept);
+	}
 	if (CASE_IS(bad_pointer))
 		return (void *)0x1000;
 	return ref_malloc(size);
