@@ -100,10 +100,15 @@ def assert_graded(run: CheckRun, case: Case) -> None:
     assert run.seconds < WALL_CLOCK_BOUND
 
 
+HOSTILE_FIGURE = "hostile submissions graded (failed with a reason, table complete)"
+
+
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_hostile_submission_fails_with_reason(case: Case, tmp_path: Path) -> None:
+def test_hostile_submission_fails_with_reason(case: Case, tmp_path: Path,
+                                              record_property) -> None:
     run = run_check(build_case(case.name, tmp_path), case.program)
     assert_graded(run, case)
+    record_property("reliability", (HOSTILE_FIGURE, 1))
 
 
 def test_missing_symbol_does_not_fail_the_programs_that_do_not_use_it(tmp_path: Path) -> None:
@@ -111,8 +116,9 @@ def test_missing_symbol_does_not_fail_the_programs_that_do_not_use_it(tmp_path: 
     assert all(rows[name]["result"] == "passed" for name in rows if name.startswith("malloc-"))
 
 
-def test_submission_that_does_not_build(tmp_path: Path) -> None:
+def test_submission_that_does_not_build(record_property) -> None:
     run = run_check(HOSTILE / "does-not-build")
     reason = "^does not build: osmem\\.c:8:1: error: expected ‘;’ before ‘}’ token$"
     assert_graded(run, Case("does-not-build", reason))
     assert TOTAL.search(run.output)["earned"] == "0"
+    record_property("reliability", (HOSTILE_FIGURE, 1))
