@@ -25,6 +25,9 @@ class Syscall:
     name: str
     args: tuple[int | str, ...]   # numbers parsed, anything else kept as text
     ret: int | str                # a number, or an errno name such as "ENOMEM"
+    # Its number among the process's syscalls of this name, from 1, ld.so's included: what
+    # strace's fault injection counts in `-e inject=NAME:when=N`.
+    nth: int = field(default=0, compare=False)
 
 
 @dataclass
@@ -101,17 +104,19 @@ class _CallBuilder:
         self.initial_break: int | None = None
         self.calls: list[TracedCall] = []
         self.depth = 0
+        self.counts: dict[str, int] = {}
         self.notes: list[str] = []
 
     @property
     def current(self) -> TracedCall | None:
         return self.calls[-1] if self.depth > 0 else None
 
-    def syscall(self, call: Syscall) -> None:
-        if self.initial_break is None and call.name == "brk" and isinstance(call.ret, int):
-            self.initial_break = call.ret
+    def syscall(self, name: str, args: tuple[int | str, ...], ret: int | str) -> None:
+        self.counts[name] = nth = self.counts.get(name, 0) + 1
+        if self.initial_break is None and name == "brk" and isinstance(ret, int):
+            self.initial_break = ret
         if self.current is not None:
-            self.current.syscalls.append(call)
+            self.current.syscalls.append(Syscall(name, args, ret, nth))
 
     def enter(self, func: str, args: tuple[int, ...]) -> None:
         if self.depth == 0:
@@ -207,7 +212,7 @@ def parse_strace(text: str) -> Trace:
         error = _STRACE_ERROR.match(ret_text)
         ret: int | str = error["errno"] if error else parse_number(ret_text.split()[0])
         name = syscall["name"] if pid == main_pid else f"[pid {pid}] {syscall['name']}"
-        builder.syscall(Syscall(name, split_args(syscall["args"]), ret))
+        builder.syscall(name, split_args(syscall["args"]), ret)
     return builder.trace(ending)
 
 
@@ -240,7 +245,7 @@ def parse_ltrace(text: str) -> Trace:
             builder.leave(resumed["func"], _ret_value(resumed["ret"]))
         elif syscall := _LTRACE_SYSCALL.match(line):
             ret = _errno_value(parse_number(syscall["ret"]))
-            builder.syscall(Syscall(syscall["name"], split_args(syscall["args"]), ret))
+            builder.syscall(syscall["name"], split_args(syscall["args"]), ret)
         elif ended := _LTRACE_ENDING.match(line):
             ending = _ltrace_ending(ended["ending"])
     return builder.trace(ending)

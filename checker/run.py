@@ -8,6 +8,7 @@ returns within ``timeout`` seconds with bounded output, so the checker itself ne
 from __future__ import annotations
 
 import os
+import platform
 import resource
 import signal
 import subprocess
@@ -45,21 +46,38 @@ class Run:
         return self.returncode == -signal.SIGXFSZ or "+++ killed by SIGXFSZ" in self.trace
 
 
+@dataclass(frozen=True)
+class Options:
+    """What a kit test may add to a run: strace options (fault injection), environment
+    variables for the program, and ASLR off (`setarch -R`) for reproducible addresses."""
+
+    strace_options: tuple[str, ...] = ()
+    env: tuple[tuple[str, str], ...] = ()
+    aslr: bool = True
+
+
 def tracer_command(tracer: str, program: Path, lib_dir: Path, markers: Path,
-                   trace_file: Path, args: list[str]) -> tuple[list[str], dict[str, str]]:
+                   trace_file: Path, args: list[str],
+                   options: Options = Options()) -> tuple[list[str], dict[str, str]]:
     """The command line and environment that run `program` under `tracer`."""
     env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
+    program_env = (("LD_LIBRARY_PATH", str(lib_dir)),) + options.env
     if tracer == "strace":
         command = ["strace", "-f", "-X", "raw", "-s", "256", "-o", str(trace_file),
-                   "-E", f"LD_LIBRARY_PATH={lib_dir}", "-E", f"LD_PRELOAD={markers}",
+                   *(arg for key, value in program_env for arg in ("-E", f"{key}={value}")),
+                   "-E", f"LD_PRELOAD={markers}", *options.strace_options,
                    "--", str(program), *args]
     elif tracer == "ltrace":
+        if options.strace_options:
+            raise ValueError("strace options given to the ltrace tracer")
         configs = [arg for conf in LTRACE_CONFIGS for arg in ("-F", str(conf))]
         command = ["ltrace", *configs, "-S", "-e", "os_*", "-o", str(trace_file),
                    "--", str(program), *args]
-        env["LD_LIBRARY_PATH"] = str(lib_dir)
+        env.update(program_env)
     else:
         raise ValueError(f"unknown tracer {tracer!r}; choose one of {', '.join(TRACERS)}")
+    if not options.aslr:
+        command = ["setarch", platform.machine(), "-R", *command]
     return command, env
 
 
@@ -75,11 +93,12 @@ def _read_capped(path: Path, limit: int) -> tuple[str, bool]:
 
 
 def run_traced(program: Path, lib_dir: Path, tracer: str, markers: Path, timeout: float,
-               args: list[str] | None = None) -> Run:
+               args: list[str] | None = None, options: Options = Options()) -> Run:
     with tempfile.TemporaryDirectory(prefix="osmem-run-") as tmp:
         work = Path(tmp)
         trace_file = work / "trace"
-        command, env = tracer_command(tracer, program, lib_dir, markers, trace_file, args or [])
+        command, env = tracer_command(tracer, program, lib_dir, markers, trace_file, args or [],
+                                      options)
         with open(work / "stdout", "wb") as out, open(work / "stderr", "wb") as err:
             process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                        env=env, cwd=work, start_new_session=True,

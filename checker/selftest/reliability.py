@@ -7,48 +7,24 @@ them over all tests (and xdist workers) and prints one line per label at the end
 
 from __future__ import annotations
 
-import platform
-import re
-import subprocess
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import run
+from parse import parse_strace
+from run import Options, Run
 from support import MARKERS_LIB, ROOT
 
 RELIABILITY_BIN = ROOT / "build" / "reliability"
 LIB_DIR = ROOT / "src"
 TIMEOUT = 20.0
 
-_LINE = re.compile(r"^(?P<pid>\d+)\s+(?P<rest>.*)$")
-_SYSCALL = re.compile(r"^(?P<name>\w+)\((?P<args>.*)\)\s+=\s+(?P<ret>\S+)")
-_MARKER = re.compile(r'^write\(-1, "osmem:(?P<kind>call|ret) ')
-
-
-@dataclass(frozen=True)
-class Traced:
-    trace: str
-    stdout: str
-    stderr: str
-    returncode: int
-
-
 def run_traced(program: Path, args: list[str], *, inject: tuple[str, ...] = (),
-               env: dict[str, str] | None = None, aslr: bool = False) -> Traced:
-    """Runs `program` under strace with the call markers (ASLR off unless `aslr`)."""
-    with tempfile.TemporaryDirectory(prefix="osmem-rel-") as tmp:
-        trace_file = Path(tmp) / "trace"
-        extra_env = [arg for key, value in (env or {}).items() for arg in ("-E", f"{key}={value}")]
-        command = ["strace", "-f", "-X", "raw", "-s", "256", "-o", str(trace_file),
-                   "-E", f"LD_LIBRARY_PATH={LIB_DIR}", "-E", f"LD_PRELOAD={MARKERS_LIB}",
-                   *extra_env, *inject, "--", str(program), *args]
-        if not aslr:
-            command = ["setarch", platform.machine(), "-R", *command]
-        done = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT,
-                              env={"PATH": "/usr/bin:/bin", "LC_ALL": "C"},
-                              stdin=subprocess.DEVNULL)
-        return Traced(trace_file.read_text(errors="replace"), done.stdout, done.stderr,
-                      done.returncode)
+               env: dict[str, str] | None = None, aslr: bool = False) -> Run:
+    """Runs `program` with the reference library under strace with the call markers, ASLR off
+    unless `aslr` (the checker's own stage 1, with the fault injection options)."""
+    options = Options(inject, tuple((env or {}).items()), aslr)
+    return run.run_traced(program, LIB_DIR, "strace", MARKERS_LIB, TIMEOUT, args, options)
 
 
 @dataclass(frozen=True)
@@ -77,38 +53,14 @@ class FaultPosition:
 
 def fault_positions(trace: str) -> list[FaultPosition]:
     """Every brk (except brk(0) queries, which cannot fail) and mmap inside an os_* call."""
+    parsed = parse_strace(trace)
     positions: list[FaultPosition] = []
-    counts = {"brk": 0, "mmap": 0}
-    depth, call_index, syscall_index, current_break = 0, -1, 0, 0
-    main_pid = None
-    for raw in trace.splitlines():
-        line = _LINE.match(raw)
-        if not line:
-            continue
-        main_pid = main_pid or line["pid"]
-        if line["pid"] != main_pid:
-            continue
-        rest = line["rest"]
-        if marker := _MARKER.match(rest):
-            if marker["kind"] == "call":
-                if depth == 0:
-                    call_index += 1
-                    syscall_index = 0
-                depth += 1
-            else:
-                depth -= 1
-            continue
-        syscall = _SYSCALL.match(rest)
-        if not syscall:
-            continue
-        name = syscall["name"]
-        if name in counts:
-            counts[name] += 1
-        if depth > 0:
-            if name == "mmap" or (name == "brk" and syscall["args"] not in ("NULL", "0")):
-                positions.append(FaultPosition(name, counts[name], call_index, syscall_index,
-                                               current_break))
-            syscall_index += 1
-        if name == "brk":
-            current_break = int(syscall["ret"], 0)
+    current_break = parsed.initial_break or 0
+    for call_index, call in enumerate(parsed.calls):
+        for syscall_index, syscall in enumerate(call.syscalls):
+            if syscall.name == "mmap" or (syscall.name == "brk" and syscall.args != (0,)):
+                positions.append(FaultPosition(syscall.name, syscall.nth, call_index,
+                                               syscall_index, current_break))
+            if syscall.name == "brk" and isinstance(syscall.ret, int):
+                current_break = syscall.ret
     return positions

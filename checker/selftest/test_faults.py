@@ -46,7 +46,7 @@ import events
 from compare import compare
 from normalise import normalise
 from parse import Syscall, TracedCall, parse_strace
-from reliability import RELIABILITY_BIN, FaultPosition, Traced, fault_positions, run_traced
+from reliability import RELIABILITY_BIN, FaultPosition, fault_positions, run_traced
 
 DRIVER = RELIABILITY_BIN / "fault_driver"
 CHECKED = {"OSMEM_CHECK": "1"}
@@ -143,7 +143,7 @@ def test_every_fault_is_survived(program: catalogue.Program, tmp_path: Path,
                                  record_property) -> None:
     # The program's own clean run gives its calls (its ref may not be generated yet; whether
     # the library matches the ref is the graded suite's business).
-    program_run: Traced = run_traced(program.binary, [], env=CHECKED)
+    program_run = run_traced(program.binary, [], env=CHECKED)
     assert program_run.returncode == 0, program_run.stderr
     program_clean = parse_strace(program_run.trace)
     calls = normalise(program_clean)
