@@ -25,12 +25,15 @@ MARKERS   := build/libosmem_markers.so
 PROG_FLAGS := $(WARN) -O2 -g -fcf-protection=none -Iutils -Itests
 PROG_LINK  := -Lsrc -losmem -Wl,-z,lazy
 
-.PHONY: all check test refs deps clean
+.PHONY: all check test refs deps deps-test clean
 all: src/libosmem.so $(PROGRAMS) $(MARKERS)
 
+# Every build of the library (graded, memcheck, asan) exports only the API, as libosmem.so.
+LIB_LINK := -fPIC -shared -Isrc -Iutils -Wl,--version-script=src/libosmem.map \
+	-Wl,-soname,libosmem.so
+
 src/libosmem.so: $(LIB_SRCS) $(LIB_HDRS) src/libosmem.map
-	$(CC) $(WARN) $(CFLAGS) -fPIC -shared -Isrc -Iutils -Wl,--version-script=src/libosmem.map \
-		-Wl,-soname,libosmem.so -o $@ $(LIB_SRCS)
+	$(CC) $(WARN) $(CFLAGS) $(LIB_LINK) -o $@ $(LIB_SRCS)
 
 build/tests/%: tests/%.c utils/printf.c $(wildcard tests/*.h) $(LIB_HDRS) src/libosmem.so
 	@mkdir -p $(@D)
@@ -58,6 +61,10 @@ build/reliability/fault_driver: tests/faults/fault_driver.c utils/printf.c $(LIB
 deps:
 	@checker/deps.sh
 
+# What only the kit's own tests need: chromium (make show's page), clang (make fuzz-lib).
+deps-test:
+	@checker/deps.sh --test
+
 PYTEST := $(PYTHON) -m pytest -p no:cacheprovider --rootdir=checker -c checker/pytest.ini
 GRADE_ARGS := --osmem=$(OSMEM) --tracer=$(TRACER) --run-timeout=$(RUN_TIMEOUT) \
 	$(if $(TEST),--program=$(TEST))
@@ -65,7 +72,7 @@ GRADE_ARGS := --osmem=$(OSMEM) --tracer=$(TRACER) --run-timeout=$(RUN_TIMEOUT) \
 check: deps all
 	$(PYTEST) -n $(JOBS) checker/test_grade.py $(GRADE_ARGS)
 
-test: deps all
+test: deps deps-test all
 	$(PYTEST) -n $(JOBS) checker $(GRADE_ARGS)
 
 refs: deps all
@@ -96,16 +103,12 @@ replay: deps src/libosmem.so build/tests/replay $(MARKERS)
 #   make show OPS=<script> [OSMEM=...]       self-contained page build/show/<name>.html (its path
 #                                            is printed); a failing run shows expected and actual
 #                                            side by side from the first divergence
-# `make test` also installs chromium (checker/deps.sh --show) for the page's rendering test.
-.PHONY: show deps-show
+.PHONY: show
 show: deps all
 	@test -n "$(TEST)$(OPS)" || { echo "usage: make show TEST=<program> | OPS=<script> [OSMEM=...]" >&2; exit 2; }
 	@$(PYTHON) checker/show.py --osmem=$(OSMEM) --tracer=$(TRACER) --run-timeout=$(RUN_TIMEOUT) \
 		$(if $(OPS),--ops=$(OPS),--program=$(TEST))
 
-deps-show:
-	@checker/deps.sh --show
-test: deps-show
 # ---- end of pictures of the heap -------------------------------------------------------------
 
 # ---- leaks and misuse (issue 3), sanitizers and libFuzzer (issue 4) --------------------------
@@ -133,8 +136,7 @@ memcheck-build: all $(MC_DIR)/libosmem.so $(MC_BUGS)
 
 $(MC_DIR)/libosmem.so: $(LIB_SRCS) $(LIB_HDRS) src/libosmem.map
 	@mkdir -p $(@D)
-	$(CC) $(WARN) $(CFLAGS) -DOSMEM_VALGRIND -fPIC -shared -Isrc -Iutils \
-		-Wl,--version-script=src/libosmem.map -Wl,-soname,libosmem.so -o $@ $(LIB_SRCS)
+	$(CC) $(WARN) $(CFLAGS) -DOSMEM_VALGRIND $(LIB_LINK) -o $@ $(LIB_SRCS)
 
 $(MC_DIR)/%: tests/memcheck/%.c $(LIB_HDRS) src/libosmem.so
 	@mkdir -p $(@D)
@@ -147,8 +149,7 @@ asan-build: $(ASAN_DIR)/libosmem.so $(ASAN_PROGS)
 
 $(ASAN_DIR)/libosmem.so: $(LIB_SRCS) $(LIB_HDRS) src/libosmem.map
 	@mkdir -p $(@D)
-	$(CC) $(WARN) $(ASAN_FLAGS) -fPIC -shared -Isrc -Iutils \
-		-Wl,--version-script=src/libosmem.map -Wl,-soname,libosmem.so -o $@ $(LIB_SRCS)
+	$(CC) $(WARN) $(ASAN_FLAGS) $(LIB_LINK) -o $@ $(LIB_SRCS)
 
 $(ASAN_DIR)/printf.o: utils/printf.c utils/printf.h
 	@mkdir -p $(@D)

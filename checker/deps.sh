@@ -1,14 +1,18 @@
 #!/bin/sh
 # Installs what the kit needs from Debian's archive when it is missing (as root), or prints the
 # exact command to run. Python packages come from Debian too: PyPI is not used.
-# With --show it also wants chromium, which only the test of `make show`'s page needs (headless
-# rendering); `make test` asks for it, `make check` does not.
+# With --test it also wants what only the kit's own tests need (`make test` asks for them,
+# `make check` does not): chromium to render `make show`'s page headless, clang and its
+# libFuzzer runtime for `make fuzz-lib`.
 set -eu
 PYTHON=${PYTHON:-/usr/bin/python3}
 missing=""
 
 need_command() { command -v "$1" >/dev/null 2>&1 || missing="$missing $2"; }
 need_module() { "$PYTHON" -c "import $1" >/dev/null 2>&1 || missing="$missing $2"; }
+need_package() {
+	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed" || missing="$missing $1"
+}
 
 need_command gcc gcc
 need_command make make
@@ -21,8 +25,10 @@ need_command valgrind valgrind
 need_module pytest python3-pytest
 need_module xdist python3-pytest-xdist
 need_module hypothesis python3-hypothesis
-if [ "${1:-}" = "--show" ]; then
+if [ "${1:-}" = "--test" ]; then
 	need_command chromium chromium
+	need_command clang clang
+	need_package libclang-rt-14-dev
 fi
 
 [ -z "$missing" ] && exit 0

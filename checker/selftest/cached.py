@@ -9,7 +9,6 @@ from __future__ import annotations
 import fcntl
 import os
 import pickle
-from pathlib import Path
 from typing import Callable, TypeVar
 
 from support import ROOT

@@ -3,7 +3,7 @@
 * The terminal timeline of a real program and of hand-made traces, row by row.
 * The heap frames while the traces agree (the model's) and after a divergence (tracked from the
   trace, unknown bytes drawn as such).
-* The HTML page rendered by headless Chromium (installed by ``checker/deps.sh --show``, which
+* The HTML page rendered by headless Chromium (installed by ``checker/deps.sh --test``, which
   ``make test`` runs): the DOM after the page's script ran has one frame per call and the
   expected block labels, and a screenshot is not blank. The screenshot is kept at
   build/show/selftest-screenshot.png for a human to look at.
@@ -143,8 +143,7 @@ def test_rows_wrap_at_the_terminal_width() -> None:
 def test_ops_script(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                     monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COLUMNS", "120")
-    if not (ROOT / "build" / "tests" / "replay").exists():
-        pytest.skip("build/tests/replay is not built")
+    assert (ROOT / "build" / "tests" / "replay").exists(), "run `make all` first"
     script = tmp_path / "three.ops"
     script.write_text("malloc 0 100\ncalloc 1 1 5000\nfree 0\n")
     assert show.main(["--ops", str(script), "--out", str(tmp_path)]) == 0
@@ -164,10 +163,10 @@ def test_ops_script(tmp_path: Path, capsys: pytest.CaptureFixture[str],
 def chromium() -> str:
     """The chromium binary, installed by the kit's dependency script when missing."""
     if shutil.which("chromium") is None:
-        subprocess.run([str(ROOT / "checker" / "deps.sh"), "--show"], check=False)
+        subprocess.run([str(ROOT / "checker" / "deps.sh"), "--test"], check=False)
     path = shutil.which("chromium")
     if path is None:
-        pytest.skip("chromium is not installed (run checker/deps.sh --show as root)")
+        pytest.fail("chromium is not installed: run checker/deps.sh --test as root")
     return path
 
 
