@@ -46,6 +46,7 @@ MARKERS_LIB = ROOT / "build" / "libosmem_markers.so"
 OUT_DIR = ROOT / "build" / "fuzz"
 DEFAULT_RUNS = 1500        # about a minute on a 2-core machine with strace
 MAX_OPS = 48               # operations per script (each uses at most one new ID)
+SHRINK_BUDGET = 2000       # replays spent shrinking one divergence at most
 
 HEAP_MAX = 131032          # largest heap request of os_malloc / os_realloc
 CALLOC_HEAP_MAX = 4056     # largest heap total of os_calloc (32 + 4056 < 4096)
@@ -197,8 +198,9 @@ def scripts(draw: Draw, max_ops: int = MAX_OPS) -> list[Op]:
 
 @dataclass(frozen=True)
 class Report:
-    runs: int                        # scripts replayed (generation and shrinking)
+    runs: int                        # distinct scripts replayed (generation and shrinking)
     seconds: float
+    found_at: int = 0                # the script that diverged first (1-based), 0 if none
     minimal: Path | None = None      # the saved minimal failing script
     ops: int = 0                     # its number of operations
     outcome: Outcome | None = None   # its verdict
@@ -222,10 +224,16 @@ def _save(ops: list[Op], outcome: Outcome, out_dir: Path, header: list[str]) -> 
 
 
 def fuzz(lib_dir: str, settings: Settings, runs: int, seed: int, out_dir: Path = OUT_DIR,
-         label: str = "", max_ops: int = MAX_OPS) -> Report:
-    """Replays ``runs`` random scripts; on a divergence shrinks it and saves the minimal one."""
+         label: str = "", max_ops: int = MAX_OPS, shrink_budget: int = SHRINK_BUDGET) -> Report:
+    """Replays ``runs`` random scripts; on a divergence shrinks it and saves the minimal one.
+
+    Shrinking replays at most ``shrink_budget`` new scripts after the first divergence; then
+    every script not yet replayed counts as passing, so hypothesis settles on the smallest
+    failing script it has seen (still a real, replayed failure).
+    """
     failing: list[tuple[list[Op], Outcome]] = []
-    count = 0
+    count = found_at = 0
+    seen: dict[str, Outcome] = {}
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="osmem-fuzz-") as tmp:
         script = Path(tmp) / "script.ops"
@@ -237,11 +245,17 @@ def fuzz(lib_dir: str, settings: Settings, runs: int, seed: int, out_dir: Path =
         @hypothesis.seed(seed)
         @hypothesis.given(scripts(max_ops))
         def replay_one(ops: list[Op]) -> None:
-            nonlocal count
-            count += 1
-            script.write_text(render(ops))
-            outcome = run_script(script, lib_dir, settings)
+            nonlocal count, found_at
+            text = render(ops)
+            outcome = seen.get(text)
+            if outcome is None and found_at and count - found_at >= shrink_budget:
+                outcome = Outcome(True)   # budget spent: keep the smallest failure so far
+            if outcome is None:   # shrinking proposes the same script many times
+                count += 1
+                script.write_text(text)
+                outcome = seen[text] = run_script(script, lib_dir, settings)
             if not outcome.passed:
+                found_at = found_at or count
                 failing.append((ops, outcome))
                 raise Divergence(outcome.summary)
 
@@ -257,7 +271,7 @@ def fuzz(lib_dir: str, settings: Settings, runs: int, seed: int, out_dir: Path =
     header = [f"minimal script found by make fuzz (seed {seed}, {label or lib_dir})"]
     path = _save(ops, outcome, out_dir, header)
     again = run_script(path, lib_dir, settings)
-    return Report(count, seconds, path, len(ops), outcome, not again.passed)
+    return Report(count, seconds, found_at, path, len(ops), outcome, not again.passed)
 
 
 # ---- command line ---------------------------------------------------------------------------
@@ -288,8 +302,8 @@ def _fuzz_command(lib_dir: str, settings: Settings, args: argparse.Namespace) ->
               f"({report.seconds:.1f} s)")
         return 0
     assert report.outcome is not None and report.minimal is not None
-    print(f"fuzz: DIVERGENCE after {report.runs} scripts ({report.seconds:.1f} s); minimal "
-          f"script ({report.ops} operations):\n{report.minimal.read_text()}")
+    print(f"fuzz: DIVERGENCE in script {report.found_at}; shrunk in {report.runs} scripts in all "
+          f"({report.seconds:.1f} s) to {report.ops} operations:\n{report.minimal.read_text()}")
     print(report.outcome.details)
     print(f"\nminimal script: {report.minimal}"
           f"{'' if report.reproduced else ' (replaying it did NOT diverge again: flaky?)'}")
