@@ -106,5 +106,5 @@ def judge(seen: Observation, lines: list[tuple[int, str]]) -> Outcome:
 def run_script(script: Path, lib_dir: str, settings: Settings) -> Outcome:
     """Replays ``script`` with the library in ``lib_dir`` under the tracer; the verdict."""
     lines = [(number, op.line()) for number, op in parse_script(script.read_text())]
-    seen = observe(Program(REPLAY, 0, (str(script),)), lib_dir, settings)
+    seen = observe(Program(REPLAY, 0, (str(script.resolve()),)), lib_dir, settings)
     return judge(seen, lines)

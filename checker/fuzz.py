@@ -298,8 +298,8 @@ def _fuzz_command(lib_dir: str, settings: Settings, args: argparse.Namespace) ->
           f"tracer {args.tracer})", flush=True)
     report = fuzz(lib_dir, settings, args.runs, seed, args.out, args.osmem)
     if report.passed:
-        print(f"fuzz: no divergence from the model in {report.runs} scripts "
-              f"({report.seconds:.1f} s)")
+        print(f"fuzz: no divergence from the model: {args.runs} examples, {report.runs} "
+              f"distinct scripts replayed ({report.seconds:.1f} s)")
         return 0
     assert report.outcome is not None and report.minimal is not None
     print(f"fuzz: DIVERGENCE in script {report.found_at}; shrunk in {report.runs} scripts in all "
@@ -316,7 +316,8 @@ def _replay_command(lib_dir: str, settings: Settings, args: argparse.Namespace) 
     if outcome.passed:
         print(f"replay: {args.ops}: all {outcome.calls} calls as the model predicts")
         return 0
-    print(f"replay: {args.ops}: {outcome.summary}\n{outcome.details}")
+    print(f"replay: {args.ops}: diverges from the model after {outcome.calls} calls\n"
+          f"{outcome.details}")
     return 1
 
 
