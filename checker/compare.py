@@ -45,18 +45,30 @@ def _summary(index: int, expected: list[events.Call], actual: list[events.Call])
     return f"call #{number} {want.head()}: {_syscall_difference(want.syscalls, got.syscalls)}"
 
 
-def _syscall_difference(want: tuple[str, ...], got: tuple[str, ...]) -> str:
-    """The first syscall that differs, what was made first: that is what a student must find."""
+def first_syscall_difference(want: tuple[str, ...], got: tuple[str, ...]
+                             ) -> tuple[int, str | None, str | None]:
+    """(position from 1, expected syscall, actual syscall) of the first that differs; a side
+    that has no syscall there gives None. Call only when the two differ."""
     for position, (expected_call, actual_call) in enumerate(zip(want, got), 1):
         if expected_call != actual_call:
-            return f"syscall {position} is {actual_call}, expected {expected_call}"
-    if len(got) > len(want):
-        return f"extra syscall {got[len(want)]}"
-    return f"missing syscall {want[len(got)]}"
+            return position, expected_call, actual_call
+    position = min(len(want), len(got)) + 1
+    return (position, want[position - 1] if len(want) >= position else None,
+            got[position - 1] if len(got) >= position else None)
+
+
+def _syscall_difference(want: tuple[str, ...], got: tuple[str, ...]) -> str:
+    """The first syscall that differs, what was made first: that is what a student must find."""
+    position, expected_call, actual_call = first_syscall_difference(want, got)
+    if expected_call is None:
+        return f"extra syscall {actual_call}"
+    if actual_call is None:
+        return f"missing syscall {expected_call}"
+    return f"syscall {position} is {actual_call}, expected {expected_call}"
 
 
 def compare(expected: list[events.Call], actual: list[events.Call],
-            max_lines: int = MAX_DIFF_LINES) -> Verdict:
+            max_lines: int = MAX_DIFF_LINES, expected_label: str = "expected (ref)") -> Verdict:
     index = first_divergence(expected, actual)
     if index is None:
         return Verdict(True)
@@ -64,8 +76,8 @@ def compare(expected: list[events.Call], actual: list[events.Call],
     line_of = sum(len(call.lines()) for call in expected[:start]) + 1
     want = [line for call in expected[start:] for line in call.lines()]
     got = [line for call in actual[start:] for line in call.lines()]
-    diff = list(difflib.unified_diff(want, got, "expected (ref)", "actual", n=3, lineterm=""))
-    header = f"first difference at call #{index + 1}; diff from line {line_of} of the ref"
+    diff = list(difflib.unified_diff(want, got, expected_label, "actual", n=3, lineterm=""))
+    header = f"first difference at call #{index + 1}; diff from line {line_of} of the expected trace"
     if len(diff) > max_lines:
         diff = diff[:max_lines] + [f"... ({len(diff) - max_lines} more diff lines)"]
     return Verdict(False, index, _summary(index, expected, actual), "\n".join([header, *diff]))

@@ -18,11 +18,13 @@ from pathlib import Path
 import events
 from catalogue import Program
 from compare import compare
+from explain import explain
 from grade import Observation, Settings, observe, outcome_of
 from model import Model, ModelError
 from opscript import parse_script
 
 REPLAY = "replay"
+EXPECTED_LABEL = "expected (model)"
 MESSAGE_LINES = 5
 
 
@@ -32,7 +34,7 @@ class Outcome:
     calls: int = 0                     # calls the program made
     divergence: int | None = None      # index of the first divergent call
     summary: str = ""                  # one line
-    details: str = ""                  # the diff, the model's reasons, the program's stderr
+    details: str = ""                  # the explanation, the diff, the program's stderr
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,6 @@ class Stepped:
 
     expected: list[events.Call]
     divergence: int | None
-    reasons: list[str]
     model_error: str = ""
 
 
@@ -52,11 +53,11 @@ def step_model(actual: list[events.Call]) -> Stepped:
         try:
             predicted = model.step(call.func, call.args)
         except ModelError as error:
-            return Stepped(expected, index, [], str(error))
+            return Stepped(expected, index, str(error))
         expected.append(predicted)
         if predicted != call:
-            return Stepped(expected, index, model.reasons)
-    return Stepped(expected, None, [])
+            return Stepped(expected, index)
+    return Stepped(expected, None)
 
 
 def _op_text(lines: list[tuple[int, str]], index: int) -> str:
@@ -83,14 +84,13 @@ def judge(seen: Observation, lines: list[tuple[int, str]]) -> Outcome:
         call = actual[index]
         summary = (f"call #{index + 1} {call.head()}: the model cannot take it "
                    f"({stepped.model_error})")
-        verdict = compare(stepped.expected, actual[:index + 1])
+        verdict = compare(stepped.expected, actual[:index + 1], expected_label=EXPECTED_LABEL)
         details += [summary + _op_text(lines, index), verdict.diff]
     elif index is not None:
-        verdict = compare(stepped.expected, actual[:index + 1])
+        verdict = compare(stepped.expected, actual[:index + 1], expected_label=EXPECTED_LABEL)
         summary = verdict.summary
-        details += [summary + _op_text(lines, index), verdict.diff,
-                    "the model's reasons for the expected call:",
-                    *(f"  {reason}" for reason in stepped.reasons)]
+        details += [summary + _op_text(lines, index), explain(stepped.expected, actual, index),
+                    verdict.diff]
     elif problem or len(actual) != len(lines):
         index = len(actual) if len(actual) < len(lines) else None
         summary = problem or (f"the program made {len(actual)} os_* calls, the script has "

@@ -37,6 +37,7 @@ import textwrap
 from dataclasses import dataclass, replace
 
 import events
+from compare import first_syscall_difference
 from model import FREE, META, Block, Model, ModelError, parse_pointer
 
 RULE_NAMES: dict[int, str] = {
@@ -369,7 +370,7 @@ def _freed_before_move(reasons: list[str], want: events.Call, got: events.Call,
 
 
 def _why_syscalls(reasons: list[str], want: events.Call, got: events.Call) -> _Why:
-    position, expected, actual = _first_syscall_difference(want.syscalls, got.syscalls)
+    position, expected, actual = first_syscall_difference(want.syscalls, got.syscalls)
     if actual is not None and _syscall_name(actual) not in CONTRACT_SYSCALLS:
         return _Why(1, f"inside os_* only brk, mmap and munmap are made; you made {actual}",
                     f"extra syscall {actual}" if expected is None
@@ -397,16 +398,6 @@ def _why_syscalls(reasons: list[str], want: events.Call, got: events.Call) -> _W
             said += f"expected brk to {target}; "
         return _Why(rule, f"{said}{you}", difference)
     return _Why(rule, f"{said}expected {expected}; {you}", difference)
-
-
-def _first_syscall_difference(want: tuple[str, ...], got: tuple[str, ...]
-                              ) -> tuple[int, str | None, str | None]:
-    for position, (expected, actual) in enumerate(zip(want, got), 1):
-        if expected != actual:
-            return position, expected, actual
-    position = min(len(want), len(got)) + 1
-    return (position, want[position - 1] if len(want) >= position else None,
-            got[position - 1] if len(got) >= position else None)
 
 
 # ---- the explanation -------------------------------------------------------------------------

@@ -142,7 +142,7 @@ def test_compare_points_at_the_first_divergence() -> None:
                                "got os_malloc(40) = HeapStart + 0x40")
     assert "-os_malloc(40) = HeapStart + 0x20" in verdict.diff
     assert "+os_malloc(40) = HeapStart + 0x40" in verdict.diff
-    assert verdict.diff.splitlines()[0] == "first difference at call #3; diff from line 1 of the ref"
+    assert verdict.diff.splitlines()[0] == "first difference at call #3; diff from line 1 of the expected trace"
 
 
 def test_compare_names_missing_calls_and_bounds_the_diff() -> None:
