@@ -12,7 +12,7 @@ failed, or it crashed) or a program that exits with an error fails as well.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import events
@@ -104,7 +104,13 @@ def judge(seen: Observation, lines: list[tuple[int, str]]) -> Outcome:
 
 
 def run_script(script: Path, lib_dir: str, settings: Settings) -> Outcome:
-    """Replays ``script`` with the library in ``lib_dir`` under the tracer; the verdict."""
+    """Replays ``script`` with the library in ``lib_dir`` under the tracer; the verdict.
+
+    The run sets OSMEM_CHECK=1: the kit's library then checks every heap invariant after each
+    call and aborts with the broken one (a divergence like any other); other libraries ignore it.
+    """
     lines = [(number, op.line()) for number, op in parse_script(script.read_text())]
-    seen = observe(Program(REPLAY, 0, (str(script.resolve()),)), lib_dir, settings)
+    checked = replace(settings, options=replace(settings.options, env=settings.options.env
+                                                + (("OSMEM_CHECK", "1"),)))
+    seen = observe(Program(REPLAY, 0, (str(script.resolve()),)), lib_dir, checked)
     return judge(seen, lines)

@@ -17,7 +17,7 @@ from compare import Verdict, compare
 from explain import stage as explain_stage
 from normalise import normalise
 from parse import TraceError, parse
-from run import FILE_SIZE_LIMIT, Run, run_traced
+from run import FILE_SIZE_LIMIT, Options, Run, run_traced
 from submission import Implementation
 
 MESSAGE_LINES = 5
@@ -28,6 +28,7 @@ class Settings:
     tracer: str
     markers: Path
     timeout: float
+    options: Options = Options()      # extra for a run: fault injection, environment, ASLR
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ class Observation:
 def observe(program: Program, lib_dir: str, settings: Settings) -> Observation:
     """Runs the program (with its arguments) under the tracer, parses and normalises the trace."""
     run = run_traced(program.binary, Path(lib_dir), settings.tracer, settings.markers,
-                     settings.timeout, list(program.args))
+                     settings.timeout, list(program.args), settings.options)
     try:
         trace = parse(settings.tracer, run.trace)
     except TraceError as error:

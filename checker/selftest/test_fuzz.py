@@ -18,7 +18,9 @@ from pathlib import Path
 
 import pytest
 
+import differential
 from differential import run_script
+from grade import Settings
 from fuzz import fuzz
 from opscript import Op, ScriptError, Simulation, parse_script, render
 from submission import Implementation
@@ -138,3 +140,18 @@ def test_known_minimal_script_replays(name: str, broken_libs: dict[str, str],
     assert reference.lib_dir is not None
     clean = run_script(script, reference.lib_dir, settings)
     assert (clean.passed, clean.calls) == (True, text.count("\n"))
+
+
+def test_scripts_run_with_the_heap_invariants_checked(tmp_path: Path, reference,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every replayed script runs with OSMEM_CHECK=1 (issue 4: the invariants after every call
+    of the fuzz tests), on top of whatever options the caller gave."""
+    seen: list[Settings] = []
+    real_observe = differential.observe
+    monkeypatch.setattr(differential, "observe",
+                        lambda program, lib_dir, settings: seen.append(settings)
+                        or real_observe(program, lib_dir, settings))
+    script = tmp_path / "one.ops"
+    script.write_text("malloc 0 10\nfree 0\n")
+    assert run_script(script, reference.lib_dir, settings_for("strace")).passed
+    assert seen[0].options.env == (("OSMEM_CHECK", "1"),)
