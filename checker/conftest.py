@@ -79,6 +79,7 @@ def pytest_configure(config: pytest.Config) -> None:
     if workerinput is not None:
         config.stash[IMPLEMENTATION] = Implementation.from_json(workerinput[WORKER_KEY])
         return
+    _check_program_option(config)
     workdir = Path(tempfile.mkdtemp(prefix="osmem-impl-"))
     config.stash[WORKDIR] = workdir
     implementation = prepare(Path(config.getoption("osmem")).resolve(), workdir)
@@ -98,15 +99,21 @@ def pytest_configure_node(node) -> None:
     node.workerinput[WORKER_KEY] = node.config.stash[IMPLEMENTATION].to_json()
 
 
+def _check_program_option(config: pytest.Config) -> None:
+    """Before any worker starts: a wrong --program is a usage error, not an internal one."""
+    wanted = config.getoption("program")
+    names = [p.name for p in catalogue.graded_programs()]
+    if wanted and wanted not in names:
+        raise pytest.UsageError(f"no graded program named {wanted!r}; choose one of: "
+                                f"{', '.join(names)}")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     wanted = config.getoption("program")
     if not wanted:
         return
-    graded = [i for i in items if i.get_closest_marker("points")]
-    chosen = [i for i in graded if getattr(i, "callspec", None) and i.callspec.id == wanted]
-    if not chosen:
-        names = ", ".join(p.name for p in catalogue.graded_programs())
-        raise pytest.UsageError(f"no graded program named {wanted!r}; choose one of: {names}")
+    chosen = [i for i in items if i.get_closest_marker("points")
+              and getattr(i, "callspec", None) and i.callspec.id == wanted]
     config.hook.pytest_deselected(items=[i for i in items if i not in chosen])
     items[:] = chosen
 
