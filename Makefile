@@ -49,11 +49,13 @@ $(MARKERS): checker/markers.c utils/printf.c utils/printf.h
 RELIABILITY_PROGRAMS := build/reliability/badinput build/reliability/fault_driver
 all: $(RELIABILITY_PROGRAMS)
 
-build/reliability/badinput: tests/badinput/badinput.c utils/printf.c $(LIB_HDRS) src/libosmem.so
+build/reliability/badinput: tests/badinput/badinput.c utils/printf.c $(LIB_HDRS) $(wildcard tests/*.h) \
+		src/libosmem.so
 	@mkdir -p $(@D)
 	$(CC) $(PROG_FLAGS) -o $@ $< utils/printf.c $(PROG_LINK)
 
-build/reliability/fault_driver: tests/faults/fault_driver.c utils/printf.c $(LIB_HDRS) src/libosmem.so
+build/reliability/fault_driver: tests/faults/fault_driver.c utils/printf.c $(LIB_HDRS) \
+		$(wildcard tests/*.h) src/libosmem.so
 	@mkdir -p $(@D)
 	$(CC) $(PROG_FLAGS) -o $@ $< utils/printf.c $(PROG_LINK)
 # ---- end of reliability ---------------------------------------------------------------------

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "block_meta.h"
+#include "die.h"
 #include "osmem.h"
 #include "printf.h"
 
@@ -70,22 +71,10 @@ static inline const char *test_name(void)
 __attribute__((noreturn, format(printf, 1, 2)))
 static inline void die(const char *fmt, ...)
 {
-	char buf[512];
 	va_list ap;
-	int n;
 
 	va_start(ap, fmt);
-	n = osmem_vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		n = 0;
-	if ((size_t)n >= sizeof(buf) - 1)
-		n = sizeof(buf) - 2;
-	buf[n] = '\n';
-	osmem_dprintf(2, "%s: ", test_name());
-	if (write(2, buf, (size_t)n + 1) < 0)
-		_exit(1);
-	exit(1);
+	vdie_in(1, test_name(), fmt, ap);
 }
 
 /* ---- patterns ------------------------------------------------------------------------ */

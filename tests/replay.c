@@ -40,14 +40,12 @@ static unsigned g_line;
 __attribute__((noreturn, format(printf, 1, 2)))
 static void bad_script(const char *fmt, ...)
 {
-	char buf[256];
+	char context[32];
 	va_list ap;
 
+	osmem_snprintf(context, sizeof(context), "replay: line %u", g_line);
 	va_start(ap, fmt);
-	osmem_vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	osmem_dprintf(2, "replay: line %u: %s\n", g_line, buf);
-	exit(2);
+	vdie_in(2, context, fmt, ap);
 }
 
 static size_t read_script(const char *path)

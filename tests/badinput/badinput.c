@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "block_meta.h"
+#include "die.h"
 #include "osmem.h"
 #include "osmem_debug.h"
 #include "printf.h"
@@ -39,14 +40,12 @@ static const char *current_case = "?";
 __attribute__((noreturn, format(printf, 1, 2)))
 static void die(const char *fmt, ...)
 {
-	char buf[512];
+	char context[64];
 	va_list ap;
 
+	osmem_snprintf(context, sizeof(context), "badinput %s", current_case);
 	va_start(ap, fmt);
-	osmem_vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	osmem_dprintf(STDERR_FILENO, "badinput %s: %s\n", current_case, buf);
-	_exit(1);
+	vdie_in(1, context, fmt, ap);
 }
 
 static void check_heap(const char *after)

@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "block_meta.h"
+#include "die.h"
 #include "osmem.h"
 #include "osmem_debug.h"
 #include "printf.h"
@@ -55,14 +56,12 @@ static unsigned line_no = 1, next_seed = 1, faults, calls_done;
 __attribute__((noreturn, format(printf, 1, 2)))
 static void die(const char *fmt, ...)
 {
-	char buf[512];
+	char context[64];
 	va_list ap;
 
+	osmem_snprintf(context, sizeof(context), "fault_driver: script line %u", line_no);
 	va_start(ap, fmt);
-	osmem_vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	osmem_dprintf(STDERR_FILENO, "fault_driver: script line %u: %s\n", line_no, buf);
-	_exit(1);
+	vdie_in(1, context, fmt, ap);
 }
 
 static unsigned char pattern(unsigned seed, size_t i)
