@@ -88,12 +88,11 @@ clean:
 #                                            against the model; exit 1 on a divergence, printing
 #                                            the shrunk script's path (build/fuzz/minimal-*.ops)
 #   make replay OPS=<script> [OSMEM=...]     replay one script: the first divergence, with a diff
-RUNS ?= 3000
 FUZZ := $(PYTHON) checker/fuzz.py --osmem=$(OSMEM) --tracer=$(TRACER) --run-timeout=$(RUN_TIMEOUT)
 .PHONY: fuzz replay
 
 fuzz: deps src/libosmem.so build/tests/replay $(MARKERS)
-	@$(FUZZ) fuzz --runs=$(RUNS) $(if $(SEED),--seed=$(SEED))
+	@$(FUZZ) fuzz $(if $(RUNS),--runs=$(RUNS)) $(if $(SEED),--seed=$(SEED))
 
 replay: deps src/libosmem.so build/tests/replay $(MARKERS)
 	@test -n "$(OPS)" || { echo "usage: make replay OPS=<script> [OSMEM=...]" >&2; exit 2; }

@@ -21,12 +21,11 @@ import pytest
 import catalogue
 from grade import Settings
 from report import Row, table
-from run import TRACERS
+from run import MARKERS_LIB, TRACERS
 from submission import Implementation, prepare
 from reliability_figures import ReliabilityFigures
 
 ROOT = catalogue.ROOT
-MARKERS_LIB = ROOT / "build" / "libosmem_markers.so"
 WORKER_KEY = "osmem_implementation"
 IMPLEMENTATION = pytest.StashKey[Implementation]()
 WORKDIR = pytest.StashKey[Path]()

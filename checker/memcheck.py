@@ -47,13 +47,12 @@ import events
 from model import ALLOC, Model, ModelError
 from normalise import normalise
 from parse import TraceError, parse
-from run import run_traced
+from run import MARKERS_LIB, run_traced
 
 ROOT = catalogue.ROOT
 MEMCHECK_DIR = ROOT / "build" / "memcheck"
 BUGS_DIR = ROOT / "tests" / "memcheck"
 SUPPRESSIONS = ROOT / "checker" / "memcheck.supp"
-MARKERS = ROOT / "build" / "libosmem_markers.so"
 PLAIN_LIB_DIR = ROOT / "src"
 ERROR_EXITCODE = 99
 TIMEOUT = 180.0
@@ -263,7 +262,7 @@ def run_memcheck(subject: Subject, lib_dir: Path) -> Report:
 def program_calls(subject: Subject) -> list[events.Call]:
     if subject.ref and subject.ref.exists():
         return events.parse_ref(subject.ref.read_text())
-    run = run_traced(subject.binary, PLAIN_LIB_DIR, "strace", MARKERS, 60.0)
+    run = run_traced(subject.binary, PLAIN_LIB_DIR, "strace", MARKERS_LIB, 60.0)
     return normalise(parse("strace", run.trace))
 
 

@@ -15,7 +15,7 @@ import events
 from compare import compare
 from grade import Settings, grade
 from model import predict
-from run import TRACERS
+from run import MARKERS_LIB, TRACERS
 from submission import Implementation
 
 ROOT = catalogue.ROOT
@@ -43,7 +43,7 @@ def main() -> int:
     parser.add_argument("--tracer", choices=TRACERS, default="strace")
     parser.add_argument("programs", nargs="*", help="only these programs (default: all graded)")
     options = parser.parse_args()
-    settings = Settings(options.tracer, ROOT / "build" / "libosmem_markers.so", 60.0)
+    settings = Settings(options.tracer, MARKERS_LIB, 60.0)
     programs = ([catalogue.program(name) for name in options.programs]
                 or catalogue.graded_programs())
     catalogue.REF_DIR.mkdir(parents=True, exist_ok=True)

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CHECKER_DIR = Path(__file__).resolve().parent
+# The strace tracer's call markers (checker/markers.c), built by `make`.
+MARKERS_LIB = CHECKER_DIR.parent / "build" / "libosmem_markers.so"
 LTRACE_CONFIGS = (CHECKER_DIR / "ltrace" / "osmem.conf", CHECKER_DIR / "ltrace" / "syscalls.conf")
 TRACERS = ("strace", "ltrace")
 

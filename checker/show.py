@@ -45,12 +45,11 @@ from grade import Settings, expected_calls, observe, outcome_of
 from heapview import ALLOC, FREE, MAPPED, UNKNOWN, Cell, Frame, actual_frames, model_frames
 from model import ModelError
 from opscript import Simulation, parse_script
-from run import TRACERS
+from run import MARKERS_LIB, TRACERS
 from submission import prepare
 
 ROOT = catalogue.ROOT
 SHOW_DIR = ROOT / "build" / "show"
-MARKERS_LIB = ROOT / "build" / "libosmem_markers.so"
 TEMPLATE = Path(__file__).with_name("show_page.html")
 LETTERS = {ALLOC: "A", FREE: "F", UNKNOWN: "?", MAPPED: "M"}
 COLOURS = {ALLOC: "\033[30;42m", FREE: "\033[30;47m", UNKNOWN: "\033[30;43m",

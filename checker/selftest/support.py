@@ -8,9 +8,9 @@ from pathlib import Path
 
 import catalogue
 from grade import Settings
+from run import MARKERS_LIB
 
 ROOT = catalogue.ROOT
-MARKERS_LIB = ROOT / "build" / "libosmem_markers.so"
 SUBMISSIONS = ROOT / "checker" / "selftest" / "submissions"
 BROKEN = ROOT / "checker" / "selftest" / "broken"
 
