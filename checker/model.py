@@ -205,6 +205,10 @@ class Model:
         """Live mappings after the last step: (mapping number N, payload size)."""
         return sorted(self._state.mappings.items())
 
+    def mappings_made(self) -> int:
+        """How many mmaps the calls so far made: <mapped-addrN> for N up to this was used."""
+        return self._state.mmaps_made
+
     def heap_break(self) -> int | None:
         """The program break as an offset from HeapStart, or None before the first heap use."""
         if not self._state.heap_ready:

@@ -645,3 +645,14 @@ def test_random_sequences_keep_the_heap_list_consistent(seed: int) -> None:
         alloc = {heap(b.payload) for b in blocks if b.status == "ALLOC"}
         maps = {mapped(n) for n, _ in model.mappings()}
         assert set(live) <= alloc | maps
+
+
+def test_mappings_made_counts_every_mmap_even_unmapped_ones() -> None:
+    model = Model()
+    assert model.mappings_made() == 0
+    model.step("os_malloc", ("200000",))
+    model.step("os_free", ("<mapped-addr1> + 0x20",))
+    model.step("os_malloc", ("100",))
+    model.step("os_calloc", ("1", "5000"))
+    assert model.mappings_made() == 2
+    assert model.mappings() == [(2, 5000)]
