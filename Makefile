@@ -183,3 +183,5 @@ $(FUZZ_LIB): tests/fuzz/fuzz_osmem.c tests/fuzz/ignorelist.txt $(LIB_SRCS) $(LIB
 fuzz-lib: fuzz-lib-build
 	@$(PYTHON) checker/fuzz_lib.py --seconds=$(SECONDS)
 # ---- end of leaks, misuse, sanitizers --------------------------------------------------------
+
+# ---- Included makefiles: one line per part of the kit that keeps its own targets -------------
