@@ -18,6 +18,12 @@ from dataclasses import dataclass, field
 from typing import Iterator
 
 ERRNO_RANGE = 4095  # the kernel returns -1..-4095 for errors
+# What the launcher's seccomp filter refuses (with ENOSYS, which the kernel never returns for
+# them otherwise): clone with CLONE_UNTRACED, and clone3.
+REFUSABLE = ("clone", "clone3")
+MARKERS_IMAGE = "libosmem_markers.so"
+LIBRARY_IMAGE = "libosmem.so"
+COMPLETION = re.compile(r"^osmem:finished (?P<count>\d+)$")
 
 
 @dataclass(frozen=True)
@@ -44,7 +50,14 @@ class Trace:
     initial_break: int | None
     calls: list[TracedCall]
     ending: str                   # "exited with 0", "killed by SIGSEGV", or "" if not seen
-    notes: list[str] = field(default_factory=list)   # what the parser could not make sense of
+    notes: list[str] = field(default_factory=list)   # markers out of order (unbalanced, stray)
+    # Markers the kit's marker layer did not write (strace -i: written from elsewhere).
+    forged: list[str] = field(default_factory=list)
+    # The program's own completion report: the os_* calls it says it made, once main() was
+    # done (None: it never reported, so main() did not finish).
+    finished: int | None = None
+    # Syscalls the launcher's seccomp filter refused (clone with CLONE_UNTRACED, clone3).
+    refused: list[str] = field(default_factory=list)
 
 
 class TraceError(ValueError):
@@ -106,6 +119,9 @@ class _CallBuilder:
         self.depth = 0
         self.counts: dict[str, int] = {}
         self.notes: list[str] = []
+        self.forged: list[str] = []
+        self.finished: int | None = None
+        self.refused: list[str] = []
 
     @property
     def current(self) -> TracedCall | None:
@@ -133,8 +149,21 @@ class _CallBuilder:
             call.ret = ret
             call.returned = True
 
+    def refusal(self, name: str, ret: int | str) -> None:
+        if name.split()[-1] in REFUSABLE and ret == "ENOSYS":
+            self.refused.append(name)
+
+    def finish(self, count: int) -> None:
+        if self.depth != 0:
+            self.notes.append("the completion report came from inside an os_* call")
+        elif self.finished is not None:
+            self.notes.append("a second completion report")
+        else:
+            self.finished = count
+
     def trace(self, ending: str) -> Trace:
-        return Trace(self.initial_break, self.calls, ending, self.notes)
+        return Trace(self.initial_break, self.calls, ending, self.notes, self.forged,
+                     self.finished, self.refused)
 
 
 def _int_args(text: str, func: str) -> tuple[int, ...]:
@@ -154,65 +183,156 @@ def _ret_value(text: str) -> int | None:
 
 # ---- strace -------------------------------------------------------------------------------
 
-_STRACE_LINE = re.compile(r"^(?:\[pid\s+)?(?P<pid>\d+)\]?\s+(?P<rest>.*)$")
+_STRACE_LINE = re.compile(r"^(?:\[pid\s+)?(?P<pid>\d+)\]?\s+(?:\[(?P<ip>[0-9a-f?]+)\]\s+)?"
+                          r"(?P<rest>.*)$")
 _STRACE_SYSCALL = re.compile(r"^(?P<name>\w+)\((?P<args>.*)\)\s+=\s+(?P<ret>.*)$")
 _STRACE_ERROR = re.compile(r"^-1 (?P<errno>E[A-Z0-9]+)")
-_MARKER = re.compile(r'^write\(-1, "osmem:(?P<kind>call|ret) (?P<text>[^"]*)", \d+\)')
+_MARKER = re.compile(r'^write\(-1, "(?P<marker>osmem:(?P<kind>call|ret|finished) '
+                     r'(?P<text>[^"]*))", \d+\)')
 _ENDING = re.compile(r"^\+\+\+ (?P<ending>.*) \+\+\+$")
+_EXECVE_DONE = re.compile(r"^execve\(.*\)\s+=\s+0$")
 
 
 _UNFINISHED = " <unfinished ...>"
 _RESUMED = re.compile(r"^<\.\.\. \w+ resumed>\s?(?P<rest>.*)$")
 
 
-def _whole_lines(text: str) -> Iterator[tuple[str, str]]:
-    """(pid, line) pairs, with syscalls that other processes interrupted joined again.
+@dataclass(frozen=True)
+class _Line:
+    pid: str
+    ip: int | None                # strace -i: where the syscall was made (None: not shown)
+    text: str
+
+
+def _whole_lines(text: str) -> Iterator[_Line]:
+    """The trace's lines, with syscalls that other processes interrupted joined again.
 
     With several processes strace prints ``brk(NULL <unfinished ...>`` and later, for the same
     pid, ``<... brk resumed>) = 0x...``; the joined line stands where the call completed.
     """
-    pending: dict[str, str] = {}
+    pending: dict[str, tuple[int | None, str]] = {}
     for raw in text.splitlines():
         match = _STRACE_LINE.match(raw)
         if not match:
             continue
         pid, line = match["pid"], match["rest"]
+        ip = int(match["ip"], 16) if match["ip"] and "?" not in match["ip"] else None
         if line.endswith(_UNFINISHED):
-            pending[pid] = line[:-len(_UNFINISHED)]
+            pending[pid] = (ip, line[:-len(_UNFINISHED)])
             continue
         resumed = _RESUMED.match(line)
         if resumed and pid in pending:
-            line = pending.pop(pid) + resumed["rest"]
-        yield pid, line
+            ip, first = pending.pop(pid)
+            line = first + resumed["rest"]
+        yield _Line(pid, ip, line)
+
+
+def _program_start(lines: list[_Line]) -> tuple[str | None, int]:
+    """The program's pid and the index of its first line after its execve.
+
+    The tracer follows the sandbox and the launcher before the program: the program is the
+    image exec'd last before the first call marker (or, without any marker, the last one exec'd
+    at all); a trace without execve lines is the program's alone.
+    """
+    first_marker = next((i for i, line in enumerate(lines) if _MARKER.match(line.text)
+                         and not COMPLETION.match(_MARKER.match(line.text)["marker"])),
+                        len(lines))
+    pid = lines[first_marker].pid if first_marker < len(lines) else None
+    start: int | None = None
+    for index, line in enumerate(lines[:first_marker]):
+        if _EXECVE_DONE.match(line.text) and (pid is None or line.pid == pid):
+            start, exec_pid = index + 1, line.pid
+    if start is None:
+        return (pid or (lines[0].pid if lines else None)), 0
+    return pid or exec_pid, start
+
+
+class _Images:
+    """Where the loader mapped the marker layer and the graded library in the program: each
+    image's first mapping of its file (offset 0) spans the whole image."""
+
+    def __init__(self) -> None:
+        self.open_files: dict[int, str] = {}
+        self.spans: dict[str, tuple[int, int]] = {}
+
+    def see(self, name: str, args: tuple[int | str, ...], ret: int | str) -> None:
+        if name == "openat" and len(args) >= 2 and isinstance(ret, int) and ret >= 0:
+            self.open_files[ret] = str(args[1]).strip('"').rsplit("/", 1)[-1]
+        elif name == "close" and args and isinstance(args[0], int):
+            self.open_files.pop(args[0], None)
+        elif (name == "mmap" and len(args) == 6 and args[4] in self.open_files
+              and args[5] == 0 and isinstance(args[1], int) and isinstance(ret, int)):
+            self.spans.setdefault(self.open_files[args[4]], (ret, ret + args[1]))
+
+    def holds(self, image: str, ip: int) -> bool:
+        span = self.spans.get(image)
+        return span is not None and span[0] <= ip < span[1]
+
+
+def _marker_forged(images: _Images, kind: str, ip: int | None) -> str:
+    """Why a marker at `ip` was not written by the kit ("" when it was, or cannot be told)."""
+    if ip is None:
+        return ""
+    if kind == "finished":
+        # The program's own image is mapped by the kernel, every shared library by the loader
+        # (in the trace): a report from inside any of those did not come from the program.
+        for image in images.spans:
+            if images.holds(image, ip):
+                return f"written from inside {image} at {ip:#x}, not by the program"
+        return ""
+    if MARKERS_IMAGE not in images.spans:
+        return f"written at {ip:#x} before the marker layer was loaded"
+    if not images.holds(MARKERS_IMAGE, ip):
+        where = " (inside the graded library)" if images.holds(LIBRARY_IMAGE, ip) else ""
+        return f"written at {ip:#x}{where}, outside the marker layer"
+    return ""
 
 
 def parse_strace(text: str) -> Trace:
     builder = _CallBuilder()
-    main_pid: str | None = None
+    images = _Images()
+    lines = list(_whole_lines(text))
+    main_pid, start = _program_start(lines)
     ending = ""
-    for pid, line in _whole_lines(text):
-        main_pid = main_pid or pid
-        marker = _MARKER.match(line)
+    for line in lines[:start]:      # strace's fault injection counts from the process's start
+        if line.pid == main_pid and (syscall := _STRACE_SYSCALL.match(line.text)):
+            builder.counts[syscall["name"]] = builder.counts.get(syscall["name"], 0) + 1
+    for pid, ip, text_line in ((l.pid, l.ip, l.text) for l in lines[start:]):
+        marker = _MARKER.match(text_line)
         if marker and pid == main_pid:
+            forged = _marker_forged(images, marker["kind"], ip)
+            if forged:
+                builder.forged.append(f'"{marker["marker"]}" {forged}')
+                continue
             words = marker["text"].split()
+            if marker["kind"] == "finished":
+                builder.finish(int(words[0]) if words and words[0].isdigit() else -1)
+                continue
+            if not words:
+                builder.notes.append(f'an empty marker "{marker["marker"]}"')
+                continue
             func, values = words[0], words[1:]
             if marker["kind"] == "call":
                 builder.enter(func, _int_args(", ".join(values), func))
             else:
                 builder.leave(func, _ret_value(values[0]) if values else None)
             continue
-        if ended := _ENDING.match(line):
+        if ended := _ENDING.match(text_line):
             if pid == main_pid:
                 ending = ended["ending"]
             continue
-        syscall = _STRACE_SYSCALL.match(line)
+        syscall = _STRACE_SYSCALL.match(text_line)
         if not syscall:
             continue   # signals, resumed halves of interrupted calls
         ret_text = syscall["ret"].strip()
         error = _STRACE_ERROR.match(ret_text)
         ret: int | str = error["errno"] if error else parse_number(ret_text.split()[0])
         name = syscall["name"] if pid == main_pid else f"[pid {pid}] {syscall['name']}"
-        builder.syscall(name, split_args(syscall["args"]), ret)
+        args = split_args(syscall["args"])
+        if pid == main_pid:
+            images.see(name, args, ret)
+        builder.refusal(name, ret)
+        builder.syscall(name, args, ret)
     return builder.trace(ending)
 
 
@@ -232,19 +352,55 @@ def _ltrace_ending(text: str) -> str:
     return text
 
 
+_LTRACE_PID = re.compile(r"^(?:(?P<pid>\d+) )?(?P<rest>.*)$")
+_LTRACE_EXEC = "--- Called exec() ---"
+_LTRACE_COMPLETION = re.compile(r'^SYS_write\(-1, "osmem:finished (?P<count>\d+)"')
+
+
+def _ltrace_program(lines: list[tuple[str, str]]) -> tuple[str, int]:
+    """The program's pid (ltrace -f follows the sandbox too) and its first line after exec:
+    the process of the first os_* call (or of the last exec, without calls), from its last
+    exec before that."""
+    first_call = next((i for i, (_, line) in enumerate(lines) if _LTRACE_CALL.match(line)),
+                      None)
+    if first_call is None:
+        execs = [i for i, (_, line) in enumerate(lines) if line == _LTRACE_EXEC]
+        if not execs:
+            return (lines[0][0] if lines else ""), 0
+        return lines[execs[-1]][0], execs[-1] + 1
+    pid = lines[first_call][0]
+    execs = [i for i, (p, line) in enumerate(lines[:first_call])
+             if p == pid and line == _LTRACE_EXEC]
+    return pid, (execs[-1] + 1 if execs else 0)
+
+
 def parse_ltrace(text: str) -> Trace:
     builder = _CallBuilder()
     ending = ""
-    for line in text.splitlines():
-        line = line.strip()
+    lines = []
+    for raw in text.splitlines():
+        match = _LTRACE_PID.match(raw.strip())
+        lines.append((match["pid"] or "", match["rest"].strip()))
+    main_pid, start = _ltrace_program(lines)
+    for pid, line in lines[start:]:
+        if pid != main_pid:
+            if syscall := _LTRACE_SYSCALL.match(line):
+                name = f"[pid {pid}] {syscall['name']}"
+                ret = _errno_value(parse_number(syscall["ret"]))
+                builder.refusal(name, ret)
+                builder.syscall(name, split_args(syscall["args"]), ret)
+            continue
         if call := _LTRACE_CALL.match(line):
             builder.enter(call["func"], _int_args(call["args"], call["func"]))
             if call["ret"] is not None:
                 builder.leave(call["func"], _ret_value(call["ret"]))
         elif resumed := _LTRACE_RESUMED.match(line):
             builder.leave(resumed["func"], _ret_value(resumed["ret"]))
+        elif completion := _LTRACE_COMPLETION.match(line):
+            builder.finish(int(completion["count"]))
         elif syscall := _LTRACE_SYSCALL.match(line):
             ret = _errno_value(parse_number(syscall["ret"]))
+            builder.refusal(syscall["name"], ret)
             builder.syscall(syscall["name"], split_args(syscall["args"]), ret)
         elif ended := _LTRACE_ENDING.match(line):
             ending = _ltrace_ending(ended["ending"])

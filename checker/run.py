@@ -3,6 +3,11 @@
 Nothing is interpreted here: the result is the raw trace text, the program's own output and how
 it ended. Whatever the graded library does (crash, hang, flood the terminal, fork), this stage
 returns within ``timeout`` seconds with bounded output, so the checker itself never hangs.
+
+The program runs in the sandbox (sandbox.py), started by the kit's launcher; the tracer runs
+outside it and follows every process, bwrap's included, into a file the sandbox cannot see.
+The parser finds the program in that trace (its execve), and strace's -i shows where each
+write came from, so markers a library writes itself are recognised as forged.
 """
 
 from __future__ import annotations
@@ -10,11 +15,14 @@ from __future__ import annotations
 import os
 import platform
 import resource
+import shutil
 import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+import sandbox
 
 CHECKER_DIR = Path(__file__).resolve().parent
 # The strace tracer's call markers (checker/markers.c), built by `make`.
@@ -51,39 +59,93 @@ class Run:
 @dataclass(frozen=True)
 class Options:
     """What a kit test may add to a run: strace options (fault injection), environment
-    variables for the program, and ASLR off (`setarch -R`) for reproducible addresses."""
+    variables for the program, ASLR off (`setarch -R`) for reproducible addresses."""
 
     strace_options: tuple[str, ...] = ()
     env: tuple[tuple[str, str], ...] = ()
     aslr: bool = True
+    # False only for the kit's own fault injection: strace injects into every process it
+    # traces, the sandbox's own included. Graded runs are always sandboxed (unless SANDBOX=0).
+    sandbox: bool = True
 
 
-def tracer_command(tracer: str, program: Path, lib_dir: Path, markers: Path,
-                   trace_file: Path, args: list[str],
-                   options: Options = Options()) -> tuple[list[str], dict[str, str]]:
-    """The command line and environment that run `program` under `tracer`."""
-    env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
-    program_env = (("LD_LIBRARY_PATH", str(lib_dir)),) + options.env
+def tracer_command(tracer: str, launch: list[str], trace_file: Path, env: dict[str, str],
+                   confined: bool, options: Options = Options()) -> list[str]:
+    """The command line that runs `launch` (the sandbox's or the launcher's command line) under
+    `tracer`, following every process. The tracer stays outside the sandbox, as the checker's
+    user: its output file is out of the traced processes' reach. `env` is passed to the program
+    by the tracer when nothing else does (no sandbox, strace)."""
+    as_user = ["-u", sandbox.unprivileged_user()] if confined and sandbox.drops_privileges() \
+        else []
     if tracer == "strace":
-        command = ["strace", "-f", "-X", "raw", "-s", "256", "-o", str(trace_file),
-                   *(arg for key, value in program_env for arg in ("-E", f"{key}={value}")),
-                   "-E", f"LD_PRELOAD={markers}", *options.strace_options,
-                   "--", str(program), *args]
+        passed = [] if confined else [arg for key, value in env.items() for arg in ("-E",
+                                                                                 f"{key}={value}")]
+        command = ["strace", "-f", "-i", "-X", "raw", "-s", "256", "-o", str(trace_file),
+                   *as_user, *passed, *options.strace_options, "--", *launch]
     elif tracer == "ltrace":
         if options.strace_options:
             raise ValueError("strace options given to the ltrace tracer")
         configs = [arg for conf in LTRACE_CONFIGS for arg in ("-F", str(conf))]
-        command = ["ltrace", *configs, "-S", "-e", "os_*", "-o", str(trace_file),
-                   "--", str(program), *args]
-        env.update(program_env)
+        command = ["ltrace", "-f", *as_user, *configs, "-S", "-e", "os_*", "-o", str(trace_file),
+                   "--", *launch]
     else:
         raise ValueError(f"unknown tracer {tracer!r}; choose one of {', '.join(TRACERS)}")
     if not options.aslr:
         command = ["setarch", platform.machine(), "-R", *command]
-    return command, env
+    return command
+
+
+def _stage_files(files: Path, program: Path, lib_dir: Path, markers: Path,
+                 args: list[str]) -> tuple[dict[str, Path], list[str]]:
+    """Copies what the run needs into `files`: {name: copy}, and the arguments with every
+    argument that names a file replaced by the copy's name (the sandbox sees only copies)."""
+    files.mkdir(mode=0o755)
+    wanted = {"launcher": sandbox.LAUNCHER, program.name: program,
+              "lib/libosmem.so": lib_dir / "libosmem.so", "lib/" + markers.name: markers}
+    renamed = []
+    for index, arg in enumerate(args):
+        if Path(arg).is_file():
+            wanted[f"input-{index}"] = Path(arg)
+            renamed.append(f"input-{index}")
+        else:
+            renamed.append(arg)
+    staged = {}
+    for name, source in wanted.items():
+        if not source.exists():
+            continue                  # the run reports what is missing (the loader says it)
+        target = files / name
+        target.parent.mkdir(mode=0o755, exist_ok=True)
+        shutil.copyfile(source, target)
+        target.chmod(0o755)
+        staged[name] = target
+    return staged, renamed
+
+
+def _launch(work: Path, program: Path, lib_dir: Path, tracer: str, markers: Path,
+            timeout: float, args: list[str], options: Options,
+            confined: bool) -> tuple[list[str], dict[str, str]]:
+    """The command the tracer starts (bwrap, or the launcher itself) and the program's
+    environment."""
+    staged, args = _stage_files(work / "files", program, lib_dir, markers, args)
+    # The sandbox sees the copies at their host paths: ltrace reads the program's ELF by the
+    # path the program has inside, so that path must be the same outside.
+    root = str(work / "files")
+    inside = {name: f"{root}/{name}" for name in staged}
+    inputs = [inside.get(arg, arg) for arg in args]
+    env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C", "LD_LIBRARY_PATH": f"{root}/lib",
+           **dict(options.env)}
+    if tracer == "strace":
+        env["LD_PRELOAD"] = inside["lib/" + markers.name]
+    launch = sandbox.launcher_command(inside["launcher"], sandbox.Limits.for_timeout(timeout),
+                                      [inside[program.name], *inputs])
+    if confined:
+        launch = sandbox.bwrap_command({root: work / "files"}, {}, env, "/tmp") + launch
+    return launch, env
 
 
 def _limit_child() -> None:
+    """The tracer's own limits (the program's are the launcher's): bounded trace and output
+    files, no core dump."""
     resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
@@ -96,21 +158,30 @@ def _read_capped(path: Path, limit: int) -> tuple[str, bool]:
 
 def run_traced(program: Path, lib_dir: Path, tracer: str, markers: Path, timeout: float,
                args: list[str] | None = None, options: Options = Options()) -> Run:
+    confined = options.sandbox and sandbox.enabled()
     with tempfile.TemporaryDirectory(prefix="osmem-run-") as tmp:
         work = Path(tmp)
+        work.chmod(0o711)             # the sandbox's user may reach files/, never the trace
         trace_file = work / "trace"
-        command, env = tracer_command(tracer, program, lib_dir, markers, trace_file, args or [],
-                                      options)
+        trace_file.touch(mode=0o600)
+        launch, env = _launch(work, program, lib_dir, tracer, markers, timeout, args or [],
+                              options, confined)
+        command = tracer_command(tracer, launch, trace_file, env, confined, options)
+        tracer_env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
+        if tracer == "ltrace" and not confined:
+            tracer_env.update(env)
         with open(work / "stdout", "wb") as out, open(work / "stderr", "wb") as err:
             process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                       env=env, cwd=work, start_new_session=True,
+                                       env=tracer_env, cwd=work, start_new_session=True,
                                        preexec_fn=_limit_child)
             try:
                 returncode: int | None = process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 returncode = None
             finally:
-                # The tracer, the program and anything it forked share one process group.
+                # The tracer and the sandbox share one process group; the sandbox's own
+                # processes die with it (bwrap --die-with-parent, then its pid namespace).
+                # Without the sandbox, the program and what it forked share that group.
                 try:
                     os.killpg(process.pid, signal.SIGKILL)
                 except ProcessLookupError:

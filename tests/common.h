@@ -40,6 +40,41 @@
 #include "osmem.h"
 #include "printf.h"
 
+/* ---- completion report ---------------------------------------------------------------- */
+
+/*
+ * A program passes only if its main() finished: every os_* call it makes is counted (the
+ * macros below wrap each call site; a macro does not expand inside its own expansion, so the
+ * call itself is the real function), and finish() reports the count as the program's last act:
+ * "osmem:finished N" written to fd -1 (EBADF, no effect) by the program's own syscall
+ * instruction. The checker cross-checks the report with the trace (N top-level calls, written
+ * from outside the graded library): a library that exits from a constructor or from inside a
+ * call, or writes the report itself, gets nothing.
+ */
+static unsigned long g_os_calls;
+
+#define os_malloc(size)         (g_os_calls++, os_malloc(size))
+#define os_calloc(nmemb, size)  (g_os_calls++, os_calloc(nmemb, size))
+#define os_realloc(ptr, size)   (g_os_calls++, os_realloc(ptr, size))
+#define os_free(ptr)            (g_os_calls++, os_free(ptr))
+
+static inline void report_completion(void)
+{
+	char text[48];
+	long len = osmem_snprintf(text, sizeof(text), "osmem:finished %lu", g_os_calls);
+	long ret;
+
+#if defined(__x86_64__)
+	__asm__ volatile ("syscall"
+			  : "=a"(ret)
+			  : "0"(1L /* SYS_write */), "D"(-1L), "S"(text), "d"(len)
+			  : "rcx", "r11", "memory");
+#else
+#error "the completion report is a raw write() syscall, written for x86_64"
+#endif
+	(void)ret;
+}
+
 /* ---- contract constants -------------------------------------------------------------- */
 
 #define META           32UL
@@ -400,6 +435,7 @@ static inline void expect_free_at(long off, size_t size)
 static inline int finish(void)
 {
 	verify_all("at exit");
+	report_completion();
 	return 0;
 }
 

@@ -1,0 +1,112 @@
+"""The sandbox everything a submission runs in: its build, and every traced program.
+
+A bubblewrap (bwrap) container: new user, pid, ipc, net, uts and cgroup namespaces; an
+unprivileged uid (the host's `nobody` when the checker runs as root); a read-only view of the
+system (/usr and the loader's cache) and of the few files the run needs, at their host paths;
+a private /tmp of bounded size; no environment but what the run sets. The kit's checkout, its
+tests/ref/, checker/, and other runs' files are not visible inside. bwrap dies with its parent
+(the tracer, or the checker for a build), and with it the sandbox's pid namespace: when a run
+ends, every process it started is gone, setsid() or not.
+
+Inside, the kit's launcher (sandbox/launcher.c) sets the resource limits and the seccomp filter
+before it execs the command, so the limits count the sandbox's processes only.
+
+SANDBOX=0 in the environment runs without bwrap (for machines that cannot create namespaces):
+every run then prints a warning; the launcher's limits and filter still apply.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import pwd
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LAUNCHER = ROOT / "build" / "osmem-launcher"
+DISABLE_VARIABLE = "SANDBOX"
+UNPRIVILEGED_USER = "nobody"
+SANDBOX_UID = 65534
+TMP_SIZE = 64 * 1024 * 1024            # bytes of the private /tmp
+WARNING = ("osmem: WARNING: SANDBOX=0: the submission runs without the sandbox, as your user, "
+           "with your files; its grade can be forged. Grade only code you trust this way.")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What the launcher sets: per process, except `processes` (per sandbox user)."""
+
+    cpu_seconds: int
+    address_space: int = 4 << 30
+    file_size: int = 64 << 20
+    processes: int = 32
+
+    @staticmethod
+    def for_timeout(seconds: float, **others: int) -> "Limits":
+        """CPU seconds a little above the wall-clock timeout: the timeout reports first."""
+        return Limits(math.ceil(seconds) + 1, **others)
+
+
+def enabled() -> bool:
+    return os.environ.get(DISABLE_VARIABLE, "1") != "0"
+
+
+def warning() -> str:
+    """The warning every run prints when the sandbox is off ("" when it is on)."""
+    return "" if enabled() else WARNING
+
+
+def drops_privileges() -> bool:
+    """Run as root: bwrap itself starts as `nobody`, so no process of the run is root's."""
+    return os.geteuid() == 0
+
+
+def unprivileged_user() -> str:
+    pwd.getpwnam(UNPRIVILEGED_USER)
+    return UNPRIVILEGED_USER
+
+
+def hand_over(path: Path) -> None:
+    """Makes a tree the sandbox must write (a build's scratch copy) belong to its user."""
+    if not drops_privileges():
+        return
+    for directory, dirs, files in os.walk(path):
+        os.chown(directory, SANDBOX_UID, SANDBOX_UID)
+        for name in files + dirs:
+            os.chown(os.path.join(directory, name), SANDBOX_UID, SANDBOX_UID,
+                     follow_symlinks=False)
+
+
+def launcher_command(launcher: str, limits: Limits, command: list[str]) -> list[str]:
+    return [launcher, str(limits.cpu_seconds), str(limits.address_space),
+            str(limits.file_size), str(limits.processes), *command]
+
+
+def bwrap_command(read_only: dict[str, Path], writable: dict[str, Path], env: dict[str, str],
+                  chdir: str) -> list[str]:
+    """The bwrap command line (up to and including "--") for a sandbox that sees the system,
+    `read_only` and `writable` ({inside path: host path}), and only them."""
+    command = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
+               "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
+               "--ro-bind", "/usr", "/usr", "--ro-bind-try", "/etc/ld.so.cache",
+               "/etc/ld.so.cache"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        if Path(f"/{name}").is_symlink():
+            command += ["--symlink", os.readlink(f"/{name}"), f"/{name}"]
+        elif Path(f"/{name}").is_dir():
+            command += ["--ro-bind", f"/{name}", f"/{name}"]
+    command += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_SIZE), "--tmpfs", "/tmp"]
+    for inside, host in read_only.items():
+        command += ["--ro-bind", str(host), inside]
+    for inside, host in writable.items():
+        command += ["--bind", str(host), inside]
+    command += ["--clearenv", "--chdir", chdir]
+    for key, value in env.items():
+        command += ["--setenv", key, value]
+    return command + ["--"]
+
+
+def missing_tools() -> list[str]:
+    return [tool for tool in ("bwrap",) if enabled() and shutil.which(tool) is None]
