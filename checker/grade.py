@@ -16,11 +16,13 @@ from catalogue import ROOT, Program
 from compare import Verdict, compare
 from explain import stage as explain_stage
 from normalise import normalise
-from parse import TraceError, parse
+from parse import Trace, TraceError, parse
+from report import printable
 from run import FILE_SIZE_LIMIT, Options, Run, run_traced
 from submission import Implementation
 
 MESSAGE_LINES = 5
+LINE_WIDTH = 200          # characters kept of each line a program printed
 # What a grade covers: "default" what the trace, the returned addresses and the memory show;
 # "layout" also the block_meta header contents (what `size` holds, status values).
 PROFILES = ("default", "layout")
@@ -48,7 +50,11 @@ class Result:
 
 
 def _tail(text: str, count: int = MESSAGE_LINES) -> str:
-    return "\n".join(text.strip().splitlines()[-count:])
+    """The last `count` lines a program printed, fit to quote: escapes and other control
+    characters shown as such (report.printable), each line cut at LINE_WIDTH characters."""
+    lines = printable(text.strip()).splitlines()[-count:]
+    return "\n".join(line if len(line) <= LINE_WIDTH else line[:LINE_WIDTH] + " [cut]"
+                     for line in lines)
 
 
 @dataclass(frozen=True)
@@ -88,6 +94,40 @@ class Observation:
     ending: str
     actual: list[events.Call]
     unreadable: str = ""              # why the trace could not be parsed ("" when it could)
+    trace: Trace | None = None
+
+    @property
+    def tampered(self) -> str:
+        """What the run shows the library did to the grading itself ("" when nothing)."""
+        trace = self.trace
+        if trace is None:
+            return ""
+        if trace.forged:
+            more = f" (and {len(trace.forged) - 1} more)" if len(trace.forged) > 1 else ""
+            return f"the library wrote a checker marker: {trace.forged[0]}{more}"
+        if trace.refused:
+            refused = ", ".join(sorted({REFUSED.get(name.split()[-1], name)
+                                        for name in trace.refused}))
+            return (f"the launcher refused {refused}: the library tried to start a thread "
+                    f"the tracer could not see")
+        if trace.notes:
+            return f"call markers out of order: {trace.notes[0]}"
+        return ""
+
+    @property
+    def unfinished(self) -> str:
+        """Why the program's main() did not finish, by its own report ("" when it did)."""
+        trace = self.trace
+        if trace is None or trace.finished is None:
+            return ("main() did not finish: the program never reported its completion (the "
+                    "library exited, from a constructor or from inside a call?)")
+        if trace.finished != len(trace.calls):
+            return (f"the program reports {trace.finished} os_* calls, the trace shows "
+                    f"{len(trace.calls)}")
+        return ""
+
+
+REFUSED = {"clone": "clone with CLONE_UNTRACED", "clone3": "clone3 (libc falls back to clone)"}
 
 
 def observe(program: Program, lib_dir: str, settings: Settings) -> Observation:
@@ -98,13 +138,14 @@ def observe(program: Program, lib_dir: str, settings: Settings) -> Observation:
         trace = parse(settings.tracer, run.trace)
     except TraceError as error:
         return Observation(run, "", [], str(error))
-    return Observation(run, trace.ending, normalise(trace))
+    return Observation(run, trace.ending, normalise(trace), trace=trace)
 
 
 def grade(program: Program, implementation: Implementation, settings: Settings,
           expected: list[events.Call] | None = None) -> Result:
     if implementation.problem or implementation.lib_dir is None:
-        return Result(program.name, program.points, False, implementation.problem)
+        return Result(program.name, program.points, False, implementation.problem,
+                      implementation.details)
     if expected is None and not program.ref.exists():
         return Result(program.name, program.points, False,
                       f"the kit has no {program.ref.relative_to(ROOT)}: run `make refs`")
@@ -118,6 +159,10 @@ def grade(program: Program, implementation: Implementation, settings: Settings,
     verdict: Verdict = compare(wanted, actual)
     explained = explain_stage(wanted, actual, verdict.first_divergence)
     outcome = outcome_of(run, seen.ending)
+    if seen.tampered:                  # the library worked on the grade: say that first
+        outcome = Outcome("; ".join(p for p in (seen.tampered, outcome.text) if p), True)
+    elif not outcome.text and seen.unfinished:
+        outcome = Outcome(seen.unfinished, True)
     problem = outcome.text
     if verdict.passed and not problem:
         return Result(program.name, program.points, True, actual=actual, stdout=run.stdout)

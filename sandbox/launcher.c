@@ -6,7 +6,8 @@
  *
  * sets the resource limits (CPU seconds, bytes of address space, bytes per written file,
  * processes of the sandbox's user; no core files), then installs a seccomp filter and execs
- * PROGRAM. The filter makes threads the tracer cannot see impossible:
+ * PROGRAM (searched in PATH when it has no slash). The filter makes threads the tracer cannot
+ * see impossible:
  *
  *   - clone with CLONE_UNTRACED fails with ENOSYS (strace and ltrace never attach to such a
  *     child, so its syscalls would vanish from the trace);
@@ -114,6 +115,6 @@ int main(int argc, char *argv[])
 	limit(RLIMIT_NPROC, number(argv[4], "PROCESSES"), "processes");
 	limit(RLIMIT_CORE, 0, "core file size");
 	install_filter();
-	execv(argv[5], &argv[5]);
+	execvp(argv[5], &argv[5]);
 	fail("cannot run", argv[5]);
 }
