@@ -2,7 +2,8 @@
 
 A bubblewrap (bwrap) container: new user, pid, ipc, net, uts and cgroup namespaces; an
 unprivileged uid (the host's `nobody` when the checker runs as root); a read-only view of the
-system (/usr and the loader's cache) and of the few files the run needs, at their host paths;
+system (/usr; a build also gets /bin, /lib, /proc, /dev) and of the few files the run needs, at
+their host paths;
 a private /tmp of bounded size; no environment but what the run sets. The kit's checkout, its
 tests/ref/, checker/, and other runs' files are not visible inside. bwrap dies with its parent
 (the tracer, or the checker for a build), and with it the sandbox's pid namespace: when a run
@@ -20,7 +21,6 @@ from __future__ import annotations
 import math
 import os
 import pwd
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,19 +85,25 @@ def launcher_command(launcher: str, limits: Limits, command: list[str]) -> list[
 
 
 def bwrap_command(read_only: dict[str, Path], writable: dict[str, Path], env: dict[str, str],
-                  chdir: str) -> list[str]:
-    """The bwrap command line (up to and including "--") for a sandbox that sees the system,
-    `read_only` and `writable` ({inside path: host path}), and only them."""
+                  chdir: str, tools: bool = False) -> list[str]:
+    """The bwrap command line (up to and including "--") for a sandbox that sees /usr,
+    `read_only` and `writable` ({inside path: host path}), and nothing else of the host.
+
+    A traced program needs only /usr, /lib and the loader at /lib64: each further mount costs in
+    every run (the loader's cache alone doubles a run's cost here). `tools` adds what a build
+    needs: /bin, the loader's cache, /proc and /dev."""
     command = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
-               "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID),
-               "--ro-bind", "/usr", "/usr", "--ro-bind-try", "/etc/ld.so.cache",
-               "/etc/ld.so.cache"]
-    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+               "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--ro-bind", "/usr", "/usr"]
+    links = ("bin", "sbin", "lib", "lib32", "lib64", "libx32") if tools else ("lib", "lib64")
+    for name in links:
         if Path(f"/{name}").is_symlink():
             command += ["--symlink", os.readlink(f"/{name}"), f"/{name}"]
         elif Path(f"/{name}").is_dir():
             command += ["--ro-bind", f"/{name}", f"/{name}"]
-    command += ["--proc", "/proc", "--dev", "/dev", "--size", str(TMP_SIZE), "--tmpfs", "/tmp"]
+    if tools:
+        command += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
+                    "--proc", "/proc", "--dev", "/dev"]
+    command += ["--size", str(TMP_SIZE), "--tmpfs", "/tmp"]
     for inside, host in read_only.items():
         command += ["--ro-bind", str(host), inside]
     for inside, host in writable.items():
@@ -106,7 +112,3 @@ def bwrap_command(read_only: dict[str, Path], writable: dict[str, Path], env: di
     for key, value in env.items():
         command += ["--setenv", key, value]
     return command + ["--"]
-
-
-def missing_tools() -> list[str]:
-    return [tool for tool in ("bwrap",) if enabled() and shutil.which(tool) is None]

@@ -175,7 +175,7 @@ def _make_command(scratch: Path, launcher: Path) -> list[str]:
     if not sandbox.enabled():
         return launch
     return sandbox.bwrap_command({str(launcher): launcher}, {str(scratch): scratch}, BUILD_ENV,
-                                 str(scratch / "src")) + launch
+                                 str(scratch / "src"), tools=True) + launch
 
 
 def _as_sandbox_user() -> dict:
