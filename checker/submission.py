@@ -10,7 +10,8 @@ capped) into a scratch tree laid out as the course lays out a repository,
     scratch/tests/snippets/test-utils.h the course's DIE macro, without stdio
 
 and `make` runs there inside the sandbox (sandbox.py), with a time limit and its output capped
-(the first OUTPUT_KEPT bytes kept, the rest counted). What it produced is checked before use:
+(its first and last bytes kept, OUTPUT_KEPT in all, the rest counted; stopped past
+OUTPUT_LIMIT). What it produced is checked before use:
 a regular file, an ELF shared object for this machine, below LIBRARY_SIZE_LIMIT. The library is
 then copied alone into a fresh directory that becomes the programs' LD_LIBRARY_PATH.
 
@@ -45,6 +46,7 @@ COURSE_HEADER = KIT / "sandbox" / "compat" / "test-utils.h"
 BUILD_TIMEOUT = 180.0
 BUILD_LIMITS = sandbox.Limits(cpu_seconds=int(BUILD_TIMEOUT), processes=64)
 OUTPUT_KEPT = 64 * 1024               # bytes of the build's output kept (the rest is counted)
+OUTPUT_LIMIT = 16 << 20               # a build that prints more is stopped
 SUBMISSION_SIZE_LIMIT = 64 << 20      # bytes of sources copied at most
 LIBRARY_SIZE_LIMIT = 32 << 20
 ERROR_LINES = 10
@@ -93,9 +95,10 @@ class Implementation:
 
 @dataclass(frozen=True)
 class Build:
-    returncode: int | None       # None: killed at the time limit
-    output: str                  # the first OUTPUT_KEPT bytes
-    dropped: int                 # bytes printed beyond those
+    returncode: int | None       # None: stopped (time limit, or output limit: `flooded`)
+    output: str                  # its first and last bytes (OUTPUT_KEPT in all)
+    dropped: int                 # bytes printed between those, not kept
+    flooded: bool = False        # stopped for printing more than OUTPUT_LIMIT bytes
 
 
 def error_lines(output: str, scratch: Path) -> list[str]:
@@ -185,16 +188,18 @@ def _as_sandbox_user() -> dict:
 
 
 def _run_build(scratch: Path, launcher: Path) -> Build:
-    """make in the scratch tree: killed at BUILD_TIMEOUT, its output read as it comes (kept up
-    to OUTPUT_KEPT bytes, the rest counted), so a flood costs neither memory nor disk."""
+    """make in the scratch tree: killed at BUILD_TIMEOUT, its output read as it comes (its
+    first and last OUTPUT_KEPT / 2 bytes kept, the rest counted; stopped beyond OUTPUT_LIMIT),
+    so a flood costs neither memory nor disk, and make's own last words survive it."""
     process = subprocess.Popen(_make_command(scratch, launcher), stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=BUILD_ENV,
                                cwd=scratch / "src", start_new_session=True,
                                **_as_sandbox_user())
     assert process.stdout is not None
-    kept, dropped = bytearray(), 0
+    head, tail, dropped = bytearray(), bytearray(), 0
     deadline = time.monotonic() + BUILD_TIMEOUT
     returncode: int | None = None
+    flooded = False
     try:
         while (left := deadline - time.monotonic()) > 0:
             ready, _, _ = select.select([process.stdout], [], [], left)
@@ -203,12 +208,19 @@ def _run_build(scratch: Path, launcher: Path) -> Build:
             chunk = os.read(process.stdout.fileno(), 1 << 16)
             if not chunk:
                 break
-            room = OUTPUT_KEPT - len(kept)
-            kept += chunk[:room]
-            dropped += max(0, len(chunk) - room)
+            room = OUTPUT_KEPT // 2 - len(head)
+            head += chunk[:room]
+            tail += chunk[max(room, 0):]
+            if len(tail) > OUTPUT_KEPT // 2:
+                dropped += len(tail) - OUTPUT_KEPT // 2
+                del tail[:len(tail) - OUTPUT_KEPT // 2]
+            if len(head) + len(tail) + dropped > OUTPUT_LIMIT:
+                break
         else:
             raise TimeoutError
-        returncode = process.wait(timeout=max(1.0, deadline - time.monotonic()))
+        flooded = len(head) + len(tail) + dropped > OUTPUT_LIMIT
+        if not flooded:
+            returncode = process.wait(timeout=max(1.0, deadline - time.monotonic()))
     except (TimeoutError, subprocess.TimeoutExpired):
         returncode = None
     finally:
@@ -218,7 +230,10 @@ def _run_build(scratch: Path, launcher: Path) -> Build:
             pass
         process.wait()
         process.stdout.close()
-    return Build(returncode, kept.decode("utf-8", "replace"), dropped)
+    cut = f"\n[... {dropped} bytes of output not kept ...]\n" if dropped else ""
+    text = (bytes(head).decode("utf-8", "replace") + cut
+            + bytes(tail).decode("utf-8", "replace"))
+    return Build(returncode, text, dropped, flooded)
 
 
 def _built_library(tree: Path) -> Path | None:
@@ -294,8 +309,11 @@ def _build_in(sources: Path, scratch: Path, launcher: Path) -> tuple[Path | None
     _scratch_tree(sources, scratch)
     build = _run_build(scratch, launcher)
     lines = error_lines(build.output, scratch)
-    flood = (f"(the build printed {build.dropped + OUTPUT_KEPT} bytes: only the first "
-             f"{OUTPUT_KEPT} were read)" if build.dropped else "")
+    flood = (f"(the build printed {build.dropped + OUTPUT_KEPT} bytes: only the first and "
+             f"last {OUTPUT_KEPT // 2} were kept)" if build.dropped else "")
+    if build.flooded:
+        return None, (f"does not build: the build printed more than {OUTPUT_LIMIT >> 20} MiB "
+                      f"and was stopped"), flood
     if build.returncode is None:
         return None, f"does not build: make took longer than {BUILD_TIMEOUT:.0f} s", flood
     if build.returncode != 0:

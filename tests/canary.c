@@ -54,5 +54,5 @@ int main(void)
 	if (g_calls != EXPECTED)
 		die("internal: made %u os_* calls, expected %u", g_calls, EXPECTED);
 	osmem_printf("calls: %u\n", g_calls);
-	return 0;
+	return finish();
 }
