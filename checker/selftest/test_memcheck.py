@@ -1,7 +1,7 @@
 """`make memcheck`: the annotated library makes os_* misuse visible to valgrind (issue 3).
 
 Every graded program must be clean (no definite error; header reads and double frees are what
-the contract allows), each deliberately buggy program in tests/memcheck/ must be reported with
+the contract allows), each deliberately buggy program in tests/misuse/ must be reported with
 exactly the kind its comment declares, at its own source line, and memcheck's count of blocks
 still allocated at exit must equal the model's. The graded build carries no annotation.
 """
