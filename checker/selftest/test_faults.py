@@ -30,7 +30,7 @@ What is checked, for each graded program P (its ref gives its os_* calls) and ea
        the clean run, and P ends by its own complaint (exit 1: it does not tolerate NULL), not
        by a crash or a failed heap check.
     A position counts as survived when all of its checks hold. The totals (faults injected /
-    survived) are printed at the end of the run (see figures.py).
+    survived) are printed at the end of the run (see selftest_plugin.py).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 trace a syscall fault can be injected.
 
 The figures those tests measure (bad inputs tried, faults injected and survived) are attached
-to their reports as user properties ``("reliability", (label, count))``; checker/figures.py
+to their reports as user properties ``("reliability", (label, count))``; checker/selftest_plugin.py
 sums them over all tests (and xdist workers) and prints one line per label at the end of the
 run.
 """
