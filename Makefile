@@ -1,7 +1,9 @@
 # osmem: build the allocator and its test programs, grade them, test the kit.
 #
 #   make check   build, then grade src/libosmem.so (or OSMEM=...) and print the score table
-#   make test    everything the kit tests about itself (includes the grading)
+#   make test    everything the kit tests about itself (includes the grading); the costly
+#                families (fault injection, memcheck, hostile submissions...) on a sample
+#   make test-full  the same with every case of every family (what CI runs)
 #   make refs    regenerate tests/ref/*.ref from the reference library, checked by the model
 #
 # Variables: OSMEM=<libosmem.so or a source dir with a Makefile>, TRACER=strace|ltrace,
@@ -27,7 +29,7 @@ MARKERS   := build/libosmem_markers.so
 PROG_FLAGS := $(WARN) -O2 -g -fcf-protection=none -Iutils -Itests
 PROG_LINK  := -Lsrc -losmem -Wl,-z,lazy
 
-.PHONY: all check test refs deps deps-test clean
+.PHONY: all check test test-full refs deps deps-test clean
 all: src/libosmem.so $(PROGRAMS) $(MARKERS)
 
 # Every build of the library (graded, memcheck, asan) exports only the API, as libosmem.so.
@@ -77,7 +79,10 @@ check: deps all
 	$(PYTEST) -n $(JOBS) checker/test_grade.py $(GRADE_ARGS)
 
 test: deps deps-test all
-	$(PYTEST) -n $(JOBS) checker $(GRADE_ARGS)
+	$(PYTEST) -n $(JOBS) checker $(GRADE_ARGS) $(if $(FULL),--full) --durations=10
+
+test-full:
+	$(MAKE) test FULL=1
 
 refs: deps all
 	$(PYTHON) checker/refs.py --tracer=$(TRACER)
