@@ -1,4 +1,4 @@
-"""Bad input to the library (issue 4), with tests/badinput/badinput.c (one case per run).
+"""Bad input to the library, with tests/badinput/badinput.c (one case per run).
 
 * Unservable sizes (malloc, calloc overflowing in both argument orders, realloc of a heap and
   of a mapped block): the program checks NULL, errno == ENOMEM, the heap digest unchanged and

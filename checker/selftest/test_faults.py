@@ -1,4 +1,4 @@
-"""Syscall faults (issue 4): every brk and mmap the library makes, made to fail, in every program.
+"""Syscall faults: every brk and mmap the library makes, made to fail, in every program.
 
 How a fault is injected
     strace's ``-e inject=SYSCALL:...:when=N`` changes the N-th call of that syscall in the
@@ -138,6 +138,7 @@ def _programs() -> list[catalogue.Program]:
     return [p for p in catalogue.graded_programs() if not p.args]
 
 
+@pytest.mark.sample(8)
 @pytest.mark.parametrize("program", _programs(), ids=lambda p: p.name)
 def test_every_fault_is_survived(program: catalogue.Program, tmp_path: Path,
                                  record_property) -> None:
