@@ -20,6 +20,7 @@ need_command nm binutils
 need_command patch patch
 need_command strace strace
 need_command ltrace ltrace
+need_command bwrap bubblewrap     # the sandbox every build and traced program runs in
 need_command valgrind valgrind
 [ -x "$PYTHON" ] || missing="$missing python3"
 need_module pytest python3-pytest

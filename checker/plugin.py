@@ -33,6 +33,7 @@ from pathlib import Path
 import pytest
 
 import catalogue
+import sandbox
 from grade import PROFILES
 from report import Row, printable, table
 from run import TRACERS
@@ -83,10 +84,11 @@ def pytest_configure_node(node) -> None:
     node.workerinput[WORKDIR_KEY] = str(node.config.stash[WORKDIR])
 
 
-def pytest_report_header(config: pytest.Config) -> str:
-    return (f"osmem: library {config.getoption('osmem')}, tracer {config.getoption('tracer')}, "
-            f"timeout {config.getoption('run_timeout'):g} s, "
-            f"profile {config.getoption('profile')}")
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    header = (f"osmem: library {config.getoption('osmem')}, tracer {config.getoption('tracer')}, "
+              f"timeout {config.getoption('run_timeout'):g} s, "
+              f"profile {config.getoption('profile')}")
+    return [header] + ([sandbox.warning()] if sandbox.warning() else [])
 
 
 def _check_program_option(config: pytest.Config) -> None:
@@ -168,6 +170,8 @@ class ScoreBoard:
                  f"{config.getoption('tracer')}, profile: {config.getoption('profile')})")
         terminalreporter.write_sep("=", "osmem score")
         terminalreporter.write_line(table(list(self.rows.values()), title))
+        if sandbox.warning():
+            terminalreporter.write_line(sandbox.warning())
         path = config.getoption("results_json")
         if path:
             Path(path).write_text(json.dumps(self.results(), indent=2) + "\n")

@@ -115,11 +115,13 @@ def hints(lines: list[str]) -> list[str]:
 
 
 def _headline(lines: list[str]) -> str:
-    """The one line for the table: the compiler's first error, else the linker's or make's."""
-    for marks in ((" error: ", "error: "), ("multiple definition", "undefined reference"),
-                  ERROR_MARKS):
+    """The one line for the table: the compiler's first error, else the linker's cause (not
+    collect2's summary of it), else make's."""
+    causes = ((" error: ", "error: "), ("multiple definition", "undefined reference"),
+              ERROR_MARKS)
+    for marks in causes:
         for line in lines:
-            if any(mark in line for mark in marks):
+            if any(mark in line for mark in marks) and not line.startswith("collect2:"):
                 return line.strip()
     return lines[0].strip() if lines else "no output"
 
