@@ -8,6 +8,14 @@ made from inside os_* are folded into the outer call. Numbers stay numbers; givi
 strace sees call boundaries through the markers that checker/markers.c writes to fd -1;
 ltrace sees the calls themselves (``prog->os_malloc(10 <unfinished ...>`` ...
 ``<... os_malloc resumed> ) = 0x...``) with ``-S`` interleaving the syscalls.
+
+Both tracers follow the sandbox (bwrap) and the launcher before the program: the program is
+the process, and the part of it, after its last exec before its first call. What the program
+could not have written itself is kept apart: strace -i gives each syscall's address, so a
+marker written from anywhere but the marker layer's image is recorded as forged (and not
+obeyed), as is a completion report ("osmem:finished N", the program's last act) written from
+inside a shared library; markers out of order are notes; clones the launcher's seccomp filter
+refused (ENOSYS) are recorded. grade.py turns each of those into a failure.
 """
 
 from __future__ import annotations

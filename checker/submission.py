@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import select
 import shutil
 import stat
@@ -57,12 +58,12 @@ ET_DYN = 3
 # Lines of a build log that say what went wrong (compiler, assembler, linker, make).
 ERROR_MARKS = (" error: ", "error: ", "fatal error", "undefined reference", "multiple definition",
                "collect2:", "/ld: ", "ld: ", "*** ", "No such file or directory", "Error ")
-HINTS = (
+HINTS = (                             # (a regex of the cause, the hint)
     ("multiple definition of",
      "hint: a global variable is defined in a header that several .c files include (gcc >= 10 "
      "builds with -fno-common): declare it `extern` in the header and define it in one .c file, "
      "or add -fcommon to CFLAGS"),
-    ("No such file or directory",
+    (r"fatal error: .*No such file or directory",
      "hint: the kit provides ../utils/osmem.h, ../utils/block_meta.h, ../utils/printf.h (and "
      "printf.c) and ../tests/snippets/test-utils.h; any other file must be in the submission"),
     ("undefined reference to",
@@ -106,12 +107,13 @@ def error_lines(output: str, scratch: Path) -> list[str]:
     prefix = f"{scratch}/src/"
     lines = [printable(line.replace(prefix, "").replace(f"{scratch}/", "../")).rstrip()
              for line in output.splitlines()]
-    errors = [line for line in lines if line.strip() and any(m in line for m in ERROR_MARKS)]
+    errors = [line for line in lines if line.strip() and any(m in line for m in ERROR_MARKS)
+              and not line.endswith("(ignored)")]
     return (errors or [line for line in lines if line.strip()][-ERROR_LINES:])[:ERROR_LINES]
 
 
 def hints(lines: list[str]) -> list[str]:
-    return [hint for cause, hint in HINTS if any(cause in line for line in lines)]
+    return [hint for cause, hint in HINTS if any(re.search(cause, line) for line in lines)]
 
 
 def _headline(lines: list[str]) -> str:
@@ -337,9 +339,19 @@ def defined_symbols(library: Path) -> set[str]:
 
 
 def prepare(osmem: Path, workdir: Path) -> Implementation:
-    source = str(osmem)
+    """The implementation OSMEM names, built and checked; whatever goes wrong is its problem
+    (every row then reads 0 with it), never an exception."""
     if warning := sandbox.warning():
         print(warning, file=sys.stderr)
+    try:
+        return _prepare(osmem, workdir)
+    except (OSError, shutil.Error, subprocess.SubprocessError) as error:
+        return Implementation(str(osmem), None, f"cannot be prepared for grading: "
+                                                f"{printable(str(error))[:200]}")
+
+
+def _prepare(osmem: Path, workdir: Path) -> Implementation:
+    source = str(osmem)
     if osmem.is_dir():
         sources = _source_dir(osmem)
         if sources is None:
