@@ -29,7 +29,7 @@ import traceback
 import zipfile
 from pathlib import Path
 
-from kit import COURSE_DIR, ROOT, GradeOptions, Graded, grade_sources, ungraded, write_tree
+from kit import COURSE_DIR, ROOT, SKELETON, GradeOptions, Graded, grade_sources, ungraded, write_tree
 from intake import Entry, IntakeError, materialise, stage
 
 BUNDLE_MODULES = ("kit.py", "intake.py", "gradescope.py")
@@ -95,7 +95,7 @@ set -euo pipefail
 SOURCE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$SOURCE"
 sh checker/deps.sh
-make all
+make -j"$(nproc)" all
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
@@ -126,6 +126,7 @@ def bundle(out: Path) -> Path:
     """out/autograder.zip: the kit with hidden programs, skeleton src/, setup.sh, run_autograder."""
     tree = out / "source"
     extra: dict[str, str | Path] = {f"course/{name}": COURSE_DIR / name for name in BUNDLE_MODULES}
+    extra.update({f"course/skeleton/{p.name}": p for p in SKELETON.iterdir()})
     extra.update({"setup.sh": SETUP, "run_autograder": RUN_AUTOGRADER})
     write_tree(tree, include_hidden=True, extra=extra)
     for script in ("setup.sh", "run_autograder"):

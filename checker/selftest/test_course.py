@@ -417,3 +417,74 @@ def test_grade_all_totals_match_make_check(tmp_path: Path, first_fit_sources: li
         for row in check["programs"]:
             assert book[student][row["program"]] == str(row["earned"]), row["program"]
     assert int(book["first-fit"]["total"]) < 100 and book["independent"]["total"] == "100"
+
+
+# ---- Gradescope ------------------------------------------------------------------------------
+
+GRADESCOPE_SAMPLE = ("calloc-arrays", "malloc-split-middle", "malloc-split-one-block")
+
+
+@pytest.fixture(scope="module")
+def autograder_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A temporary /autograder: the bundle unpacked in source/ and its setup.sh run."""
+    out = tmp_path_factory.mktemp("gradescope")
+    done = run([PYTHON, str(COURSE / "gradescope.py"), "bundle", f"--out={out}"])
+    assert done.returncode == 0, done.stderr
+    root = tmp_path_factory.mktemp("autograder")
+    with zipfile.ZipFile(out / "autograder.zip") as zipped:
+        names = zipped.namelist()
+        assert "setup.sh" in names and "run_autograder" in names
+        assert not [n for n in names if n.startswith("checker/selftest")]
+        assert [n for n in names if n.startswith("src/")] == ["src/libosmem.map", "src/osmem.c"]
+        for program in HIDDEN:
+            assert f"tests/{program.name}.c" in names and f"tests/ref/{program.name}.ref" in names
+        zipped.extractall(root / "source")
+    for script in ("setup.sh", "run_autograder"):
+        (root / "source" / script).chmod(0o755)
+    setup = run(["bash", str(root / "source" / "setup.sh")], cwd=root / "source")
+    assert setup.returncode == 0, setup.stdout[-2000:] + setup.stderr[-2000:]
+    return root
+
+
+def run_autograder(root: Path, submission: Path, programs: tuple[str, ...] = GRADESCOPE_SAMPLE,
+                   run_timeout: float = 3) -> dict:
+    shutil.rmtree(root / "submission", ignore_errors=True)
+    shutil.copytree(submission, root / "submission")
+    shutil.rmtree(root / "results", ignore_errors=True)
+    env = {**os.environ, "AUTOGRADER_ROOT": str(root), "OSMEM_RUN_TIMEOUT": f"{run_timeout:g}",
+           "OSMEM_PROGRAMS": " ".join(programs)}
+    done = run([str(root / "source" / "run_autograder")], cwd=root, env=env)
+    assert done.returncode == 0
+    return json.loads((root / "results" / "results.json").read_text())
+
+
+def test_gradescope_bundle_grades_passing_failing_broken_and_hanging(
+        autograder_root: Path, tmp_path: Path, first_fit_sources: list[Path]) -> None:
+    passing = run_autograder(autograder_root, src_tree(tmp_path / "independent",
+                                                       [SUBMISSIONS / "independent" / "osmem.c"]))
+    assert_gradescope_results(passing, list(GRADESCOPE_SAMPLE))
+    assert passing["score"] == 6 and passing["output"].startswith("osmem: 6/6 points.")
+
+    failing = run_autograder(autograder_root, src_tree(tmp_path / "first-fit", first_fit_sources))
+    assert_gradescope_results(failing, list(GRADESCOPE_SAMPLE))
+    split = next(t for t in failing["tests"] if t["name"] == "malloc-split-middle")
+    assert split["status"] == "failed" and "rule 9 (best fit)" in split["output"]
+    assert failing["score"] == 4
+
+    broken = run_autograder(autograder_root, HOSTILE / "does-not-build")
+    assert_gradescope_results(broken, list(GRADESCOPE_SAMPLE))
+    assert broken["score"] == 0 and "does not build: " in broken["output"]
+    assert all(t["output"].startswith("does not build: ") for t in broken["tests"])
+
+    hanging = run_autograder(autograder_root, hostile_tree("hang", tmp_path / "hang"))
+    assert_gradescope_results(hanging, list(GRADESCOPE_SAMPLE))
+    calloc = next(t for t in hanging["tests"] if t["name"] == "calloc-arrays")
+    assert calloc["status"] == "failed" and "timed out after 3 s" in calloc["output"]
+
+
+def test_gradescope_results_written_when_the_grader_fails(autograder_root: Path,
+                                                          tmp_path: Path) -> None:
+    data = run_autograder(autograder_root, src_tree(tmp_path / "s", solution_sources()),
+                          programs=("no-such-program",))
+    assert data["score"] == 0 and data["tests"] == []
+    assert data["output"].startswith("not graded: the grader failed (exit 1)")
