@@ -32,29 +32,40 @@ from submission import Implementation, prepare  # noqa: E402
 
 PYTHON = "/usr/bin/python3"
 SKELETON = COURSE_DIR / "skeleton"
-# Sections of the top Makefile that build the kit's own instruments (not handed out: they need
-# the solution's debug interface or its annotations).
-INSTRUMENT_SECTIONS = ("# ---- reliability", "# ---- leaks and misuse")
+# The Makefile's sections (from "# ---- <title>" to "# ---- end of") that build the kit's own
+# instruments, i.e. name a subdirectory of tests/ other than ref/, are not handed out: those
+# programs need the solution's debug interface or its annotations.
+SECTION_START = "# ---- "
 SECTION_END = "# ---- end of"
-INSTRUMENT_TOOLS = ("asan.py", "fuzz_lib.py", "memcheck.py", "memcheck.supp")
 INCLUDED_MAKEFILES = "# ---- Included makefiles"
+INSTRUMENT_TOOLS = ("asan.py", "fuzz_lib.py", "memcheck.py", "memcheck.supp", "instrument.py")
 GITIGNORE = "build/\n__pycache__/\n*.o\n*.so\n"
+
+
+def _instrument_dirs() -> list[str]:
+    return [f"tests/{d.name}/" for d in (ROOT / "tests").iterdir()
+            if d.is_dir() and d.name != "ref"]
 
 
 def kit_makefile() -> str:
     """The top Makefile without the instruments' sections and the included makefiles."""
+    instruments = _instrument_dirs()
     kept: list[str] = []
-    skipping = False
+    section: list[str] = []
     for line in (ROOT / "Makefile").read_text().splitlines():
         if line.startswith(INCLUDED_MAKEFILES):
             break
-        if line.startswith(INSTRUMENT_SECTIONS):
-            skipping = True
-        if not skipping:
+        if line.startswith(SECTION_START) and not line.startswith(SECTION_END) and not section:
+            section = [line]
+        elif section:
+            section.append(line)
+            if line.startswith(SECTION_END):
+                if not any(d in text for text in section for d in instruments):
+                    kept.extend(section)
+                section = []
+        else:
             kept.append(line)
-        if skipping and line.startswith(SECTION_END):
-            skipping = False
-    return "\n".join(kept).rstrip() + "\n"
+    return "\n".join(kept + section).rstrip() + "\n"
 
 
 def _checker_files() -> list[Path]:
