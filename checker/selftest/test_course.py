@@ -211,7 +211,7 @@ def test_handout_has_public_programs_and_no_solution(handout: Path) -> None:
                  ".github/workflows/classroom.yml", "course/classroom.py"):
         assert name in files
     assert sorted(f for f in files if f.startswith("src/")) == ["src/libosmem.map", "src/osmem.c"]
-    assert not [f for f in files if f.startswith(("checker/selftest", "tests/badinput"))]
+    assert not [f for f in files if f.startswith(("checker/selftest/", "tests/badinput/"))]
     text = {f: (handout / f).read_text(errors="replace") for f in files}
     for program in HIDDEN:
         assert not [f for f in files if program.name in f]
@@ -434,7 +434,7 @@ def autograder_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with zipfile.ZipFile(out / "autograder.zip") as zipped:
         names = zipped.namelist()
         assert "setup.sh" in names and "run_autograder" in names
-        assert not [n for n in names if n.startswith("checker/selftest")]
+        assert not [n for n in names if n.startswith("checker/selftest/")]
         assert [n for n in names if n.startswith("src/")] == ["src/libosmem.map", "src/osmem.c"]
         for program in HIDDEN:
             assert f"tests/{program.name}.c" in names and f"tests/ref/{program.name}.ref" in names
