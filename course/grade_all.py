@@ -141,9 +141,9 @@ def grade_class(folder: Path, out: Path, options: GradeOptions, jobs: int) -> li
                 elapsed = time.monotonic() - start
                 left = len(found) - done
                 eta = elapsed / done * left if done else 0.0
-                state = "graded" if regraded else "unchanged"
+                unchanged = "" if regraded else " (unchanged)"
                 print(f"[{done}/{len(found)}] {student.name}: {student.earned}/{student.possible}"
-                      f" ({state}; {student.build})  elapsed {_duration(elapsed)}, "
+                      f", {student.build}{unchanged}  elapsed {_duration(elapsed)}, "
                       f"ETA {_duration(eta)}", flush=True)
     shutil.rmtree(out / ".work", ignore_errors=True)
     write_gradebook(out / "gradebook.csv", students)

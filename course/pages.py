@@ -160,7 +160,8 @@ class Struggle:
 
 def struggles(students: list[Student], limit: int = 10) -> list[Struggle]:
     """The programs most often failed by students whose library built, each with the rule
-    most often broken (ties: the lower rule label)."""
+    most often broken (on a tie a rule before what happened, e.g. "crashed": the rules are what
+    the class has to learn)."""
     built = [s for s in students if s.built]
     failures: dict[str, Counter[str]] = {}
     for student in built:
@@ -169,7 +170,8 @@ def struggles(students: list[Student], limit: int = 10) -> list[Struggle]:
                 failures.setdefault(row["program"], Counter())[what_broke(row)] += 1
     found = []
     for program, causes in failures.items():
-        broke, count = sorted(causes.items(), key=lambda item: (-item[1], item[0]))[0]
+        broke, count = sorted(causes.items(), key=lambda item: (
+            -item[1], not item[0].startswith("rule "), item[0]))[0]
         found.append(Struggle(program, sum(causes.values()), len(built), broke, count))
     found.sort(key=lambda s: (-s.failed, s.program))
     return found[:limit]

@@ -358,9 +358,10 @@ def test_grade_all_pages_and_gradescope_results(graded_class) -> None:
     assert '<img src="histogram.svg"' in summary and "Where the class struggles" in summary
     struggling = re.findall(r"<tr><td>([^<]+)</td><td class=n>(\d+)/(\d+)</td><td>([^<]+)</td>",
                             summary.split("Where the class struggles")[1].split("<h2>")[0])
-    # Six students have a library; first-fit breaks rule 9 there, segfault crashes.
-    assert ("malloc-split-middle", "2", "6", "crashed") in struggling
-    assert ("realloc-absorb", "2", "6", "crashed") in struggling
+    # Six students have a library; first-fit breaks rule 9 there, segfault crashes: a rule
+    # comes first on a tie.
+    assert ("malloc-split-middle", "2", "6", "rule 9 (best fit)") in struggling
+    assert ("calloc-arrays", "2", "6", "crashed") in struggling
 
 
 def _student(name: str, failures: dict[str, str]) -> Student:
@@ -376,13 +377,14 @@ def _student(name: str, failures: dict[str, str]) -> Student:
 def test_where_the_class_struggles_names_the_rule_most_often_broken() -> None:
     students = [_student("s1", {"a": "rule 9 (best fit)", "b": "rule 8 (coalesce)"}),
                 _student("s2", {"a": "rule 9 (best fit)"}),
-                _student("s3", {"a": "crashed: killed by SIGSEGV", "c": "rule 10 (split)"}),
+                _student("s3", {"a": "crashed: killed by SIGSEGV", "c": "rule 10 (split)",
+                                "b": "timed out after 10 s"}),
                 _student("s4", {})]
     found = struggles(students)
     assert [(s.program, s.failed, s.graded, s.broke, s.broke_count) for s in found] == \
-        [("a", 3, 4, "rule 9 (best fit)", 2), ("b", 1, 4, "rule 8 (coalesce)", 1),
+        [("a", 3, 4, "rule 9 (best fit)", 2), ("b", 2, 4, "rule 8 (coalesce)", 1),
          ("c", 1, 4, "rule 10 (split)", 1)]
-    assert histogram_counts(students) == [0, 0, 0, 2, 0, 0, 1, 0, 0, 1]   # 2/6, 4/6, 6/6
+    assert histogram_counts(students) == [1, 0, 0, 1, 0, 0, 1, 0, 0, 1]   # 0, 2, 4, 6 of 6
 
 
 def test_grade_all_regrades_only_what_changed(graded_class, class_folder: Path) -> None:
@@ -390,12 +392,11 @@ def test_grade_all_regrades_only_what_changed(graded_class, class_folder: Path) 
     (class_folder / "reference" / "src" / "osmem.c").write_text(
         (ROOT / "src" / "osmem.c").read_text() + "\n/* a change */\n")
     again = grade_all(class_folder, out)
-    states = dict(re.findall(r"^\[\d+/\d+\] (\S+): \d+/\d+ \((graded|unchanged)",
+    states = dict(re.findall(r"^\[\d+/\d+\] (\S+): \d+/\d+, .*?(| \(unchanged\))  elapsed",
                              again.stdout, re.MULTILINE))
-    assert states.pop("reference") == "graded"
+    assert len(states) == 9 and states.pop("reference") == ""
     # Entries that could not be read are tried again; every graded one is unchanged.
-    assert {name for name, state in states.items() if state == "graded"} == \
-        {"escape", "notes.txt"}
+    assert {name for name, state in states.items() if state == ""} == {"escape", "notes.txt"}
 
 
 def test_grade_all_totals_match_make_check(tmp_path: Path, first_fit_sources: list[Path]) -> None:
