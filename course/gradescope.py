@@ -104,6 +104,7 @@ RUN_AUTOGRADER = """#!/usr/bin/env bash
 #   AUTOGRADER_ROOT    the root (default /autograder; a test runs the bundle elsewhere)
 #   OSMEM_RUN_TIMEOUT  seconds per program (default 10)
 #   OSMEM_PROGRAMS     grade only these programs (space-separated; default all)
+#   OSMEM_GRADER_TIMEOUT  seconds for the whole grading (default 1800)
 ROOT="${AUTOGRADER_ROOT:-/autograder}"
 RESULTS="$ROOT/results/results.json"
 mkdir -p "$ROOT/results"
