@@ -253,6 +253,14 @@ def test_handout_make_check_fails_every_program_and_prints_the_table(handout: Pa
     assert results["earned"] == int(total[1])
     returned_null = [r for r in results["programs"] if "returned NULL" in r["details"]]
     assert len(returned_null) >= len(PUBLIC) // 2
+    # The student's other tools, on the programs that run built.
+    show = run(["make", "show", "TEST=malloc-arrays"], cwd=handout)
+    assert show.returncode == 0, show.stderr
+    assert (handout / "build" / "show" / "malloc-arrays.html").read_text().startswith("<!DOCTYPE")
+    (handout / "one.ops").write_text("malloc 0 1\nfree 0\n")
+    replay = run(["make", "replay", "OPS=one.ops"], cwd=handout)
+    assert replay.returncode != 0 and "+os_malloc(1) = 0" in replay.stdout
+    assert "Traceback" not in show.stdout + show.stderr + replay.stdout + replay.stderr
     # The Classroom step of the handout's workflow, on that run.
     blob = run([PYTHON, "course/classroom.py", "build/results.json"], cwd=handout).stdout
     decoded = json.loads(base64.b64decode(blob.removeprefix("result=").strip()))
