@@ -193,3 +193,4 @@ fuzz-lib: fuzz-lib-build
 
 # ---- Included makefiles: one line per part of the kit that keeps its own targets -------------
 include sandbox/sandbox.mk
+-include course/course.mk
