@@ -131,7 +131,7 @@ def test_missing_brk_grow_names_the_last_free_block_and_the_break() -> None:
     actual = with_call(GROW, 1, syscalls=())
     result = explanation(GROW, actual, 1)
     assert why_line(result.text) == (
-        "no fit; last heap block +0x186e0 is FREE: expected brk to HeapStart + 0x24a30; "
+        "no fit; last heap block +0x186e0 is FREE; expected brk to HeapStart + 0x24a30; "
         "you made no such syscall")
     assert result.rule == 11
     assert result.reason == ("call #2 os_malloc(50000), grow last FREE: "
@@ -141,7 +141,7 @@ def test_missing_brk_grow_names_the_last_free_block_and_the_break() -> None:
 def test_page_rounded_brk_is_a_wrong_syscall() -> None:
     actual = with_call(GROW, 1, syscalls=("brk(HeapStart + 0x25000) = HeapStart + 0x25000",))
     assert why_line(explain(GROW, actual, 1)) == (
-        "no fit; last heap block +0x186e0 is FREE: expected brk to HeapStart + 0x24a30; "
+        "no fit; last heap block +0x186e0 is FREE; expected brk to HeapStart + 0x24a30; "
         "you made brk(HeapStart + 0x25000) = HeapStart + 0x25000")
 
 
@@ -159,7 +159,7 @@ def test_munmap_before_the_new_allocation() -> None:
         f"you made {MUNMAP_1} first")
     assert result.rule == 15
     assert result.reason.startswith(
-        "call #2 os_realloc(<mapped-addr1> + 0x20, 300000), mapped realloc: "
+        "call #2 os_realloc(<mapped-addr1> + 0x20, 300000), mapped block always moves: "
         "syscall 1 is munmap(")
 
 
