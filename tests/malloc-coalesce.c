@@ -16,6 +16,7 @@ int main(void)
 {
 	int i;
 
+	start_from_known_heap();
 	for (i = 0; i < 8; i++)
 		T_malloc(i, 1000);
 	T_malloc(8, 8);
