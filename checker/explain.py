@@ -137,6 +137,17 @@ def _syscall_argument(line: str) -> str:
     return line.split("(", 1)[1].split(")", 1)[0].split(", ", 1)[0]
 
 
+def _brief(line: str | None) -> str:
+    """A syscall line short enough for the score table: no result, no mmap protection and
+    flags (``mmap(0, 300032, ...)``); the sizes, which differ, stay."""
+    if line is None:
+        return ""
+    call = line.split(" = ", 1)[0]
+    if _syscall_name(call) == "mmap":
+        return ", ".join(call.split(", ")[:2]) + ", ...)"
+    return call
+
+
 def _kind(ret: str | None) -> str:
     if ret is None:
         return "void"
@@ -174,10 +185,20 @@ def _split_decision(block: Block, history: list[list[Decision]]) -> tuple[int, D
     return None
 
 
+def _split_creating(block: Block, history: list[list[Decision]]) -> tuple[int, Decision] | None:
+    """The earlier split whose FREE tail starts where ``block`` does: (call index, decision)."""
+    for number in range(len(history) - 1, -1, -1):
+        for decision in history[number]:
+            if decision.created is not None and decision.created.offset == block.offset:
+                return number, decision
+    return None
+
+
 @dataclass(frozen=True)
 class _Where:
     text: str
     rule: int | None = None     # a rule the location itself points at (an earlier split)
+    at_break: bool = False      # the value is a new block appended at the break
 
 
 def _run_start(block: Block, blocks: list[Block]) -> Block | None:
@@ -211,7 +232,8 @@ def locate(value: str, heap: _Heap, history: list[list[Decision]] | None = None)
         if block.offset <= offset - META < block.end:
             return _inside(block, offset, history or [])
     if offset - META == heap.heap_break:
-        return _Where(f"at the break {events.heap_addr(heap.heap_break)}: a new block appended")
+        return _Where(f"at the break {events.heap_addr(heap.heap_break)}: a new block appended",
+                      at_break=True)
     return _Where(f"past the break {events.heap_addr(heap.heap_break)}")
 
 
@@ -321,6 +343,14 @@ def _why_ret(decisions: list[Decision], want: events.Call, got: events.Call, hea
         return _Why(15, f"{decision.text}; expected {_short(want.ret or '')}; you returned the "
                         f"same block {got.ret}, kept in its mapping", difference)
     where = locate(got.ret or "", heap, history) if heap is not None else _Where("")
+    unmerged = _never_merged(decisions, decision, got, heap)
+    if unmerged:
+        return _Why(8, f"{decision.situation}; expected {_short(want.ret or '')}; you returned "
+                       f"{_short(got.ret or '')}, {where.text}, as if {unmerged}", difference)
+    unsplit = _never_split(decision, where, history)
+    if unsplit:
+        return _Why(10, f"{decision.situation}; expected {_short(want.ret or '')}; you returned "
+                        f"{_short(got.ret or '')}, {where.text}, as if {unsplit}", difference)
     # A best fit states its candidates and the explanation the block expected; other placing
     # decisions (append, grow) say what they do, which the returned block contradicts.
     said = "" if decision is None else f"{decision.situation}; " \
@@ -328,6 +358,43 @@ def _why_ret(decisions: list[Decision], want: events.Call, got: events.Call, hea
     sentence = (f"{said}expected {_short(want.ret or '')}; you returned {_short(got.ret or '')}"
                 + (f", {where.text}" if where.text else ""))
     return _Why(where.rule or (decision.rule if decision else None), sentence, difference)
+
+
+def _never_merged(decisions: list[Decision], decision: Decision | None, got: events.Call,
+                  heap: _Heap | None) -> str:
+    """Best fit chose a block that this call's coalescing made, and the value returned is the
+    block best fit picks when the FREE runs are left unmerged: rule 8, not a best-fit choice."""
+    if decision is None or decision.action is not Action.BEST_FIT or decision.block is None \
+            or decision.need is None or heap is None or _kind(got.ret) != "heap":
+        return ""
+    merged = next((d for d in decisions if d.action is Action.COALESCE and d.block is not None
+                   and d.block.offset == decision.block.offset), None)
+    if merged is None:
+        return ""
+    need = decision.need
+    fits = [b for b in heap.blocks if b.status == FREE and b.size >= need]
+    unmerged_choice = min(fits, key=lambda b: b.size) if fits else None
+    offset = parse_pointer(got.ret or "").offset
+    at_break = heap.heap_break is not None and offset - META == heap.heap_break
+    if (unmerged_choice is None and at_break) or \
+            (unmerged_choice is not None and unmerged_choice.payload == offset):
+        return f"the FREE run had not been merged: the model decided {merged.text}"
+    return ""
+
+
+def _never_split(decision: Decision | None, where: _Where,
+                 history: list[list[Decision]]) -> str:
+    """A new block at the break where the model reuses the FREE tail of an earlier split: the
+    implementation has no such FREE block, as if it never made that split (rule 10)."""
+    if decision is None or decision.action is not Action.BEST_FIT or decision.block is None \
+            or not where.at_break:
+        return ""
+    found = _split_creating(decision.block, history)
+    if found is None:
+        return ""
+    number, split = found
+    return (f"there were no FREE block {decision.block.name()}: at call #{number + 1} the model "
+            f"decided {split.text}")
 
 
 def _freed_before_move(decisions: list[Decision], want: events.Call, got: events.Call,
@@ -357,13 +424,12 @@ def _freed_before_move(decisions: list[Decision], want: events.Call, got: events
 
 def _why_syscalls(decisions: list[Decision], want: events.Call, got: events.Call) -> _Why:
     position, expected, actual = first_syscall_difference(want.syscalls, got.syscalls)
+    difference = (f"extra syscall {_brief(actual)}" if expected is None
+                  else f"missing syscall {_brief(expected)}" if actual is None
+                  else f"syscall {position} is {_brief(actual)}, expected {_brief(expected)}")
     if actual is not None and _syscall_name(actual) not in CONTRACT_SYSCALLS:
         return _Why(1, f"inside os_* only brk, mmap and munmap are made; you made {actual}",
-                    f"extra syscall {actual}" if expected is None
-                    else f"syscall {position} is {actual}, expected {expected}")
-    difference = (f"extra syscall {actual}" if expected is None
-                  else f"missing syscall {expected}" if actual is None
-                  else f"syscall {position} is {actual}, expected {expected}")
+                    difference)
     remap = _first_action(decisions, Action.REALLOC_MAPPED)
     if (remap and actual is not None and actual.startswith("munmap(")
             and expected is not None and not expected.startswith("munmap(")):

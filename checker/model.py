@@ -127,8 +127,9 @@ class Decision:
 
     ``text`` is the whole sentence; ``premise`` is its first part, what the model saw before
     deciding (an explanation replaces the decision with "expected ..."); ``block`` is the block
-    decided about (chosen, split, grown, freed, moved; before the change), ``new_break`` the
-    break a ``brk`` made by this decision asks for, ``mapping`` the mapping number N involved.
+    decided about (chosen, split, grown, freed, moved; before the change), ``created`` a block
+    the decision made (the FREE tail of a split), ``new_break`` the break a ``brk`` made by
+    this decision asks for, ``mapping`` the mapping number N involved.
     """
 
     rule: int | None                # None for "Failures" (not a numbered rule)
@@ -136,6 +137,8 @@ class Decision:
     text: str
     premise: str = ""
     block: Block | None = None
+    created: Block | None = None
+    need: int | None = None         # the aligned request a search was for
     new_break: int | None = None
     mapping: int | None = None
 
@@ -464,7 +467,8 @@ class Model:
         if not fits:
             listed = f"free blocks after coalescing are {_block_list(free)}" if free \
                 else "there are no free blocks"
-            self._decide(9, Action.NO_FIT, f"best fit for need {need}: {listed}; none fits")
+            self._decide(9, Action.NO_FIT, f"best fit for need {need}: {listed}; none fits",
+                         need=need)
             return None
         # min() keeps the first of equal keys, and fits is in address order: lowest address.
         index, chosen = min(fits, key=lambda item: item[1].size)
@@ -474,7 +478,7 @@ class Model:
         premise = (f"best fit for need {need}: free blocks after coalescing are "
                    f"{_block_list(free, keep=chosen)}")
         self._decide(9, Action.BEST_FIT, f"{premise}; chose {chosen.name()}{tie_note}",
-                     premise=premise, block=chosen)
+                     premise=premise, block=chosen, need=need)
         return index
 
     def _split(self, index: int, need: int) -> None:
@@ -491,7 +495,7 @@ class Model:
         self._state.blocks.insert(index + 1, tail)
         self._decide(10, Action.SPLIT, f"split: remainder {remainder} >= {MIN_SPLIT_REMAINDER}: "
                      f"{block.name()} keeps size {need}, new FREE block {tail.name()} (size "
-                     f"{tail.size})", block=block)
+                     f"{tail.size})", block=block, created=tail)
 
     def _grow_last_free(self, need: int) -> int:
         """Rule 11: no fit and the last block is FREE: brk it to exactly ``need``."""

@@ -135,7 +135,7 @@ def test_missing_brk_grow_names_the_last_free_block_and_the_break() -> None:
         "you made no such syscall")
     assert result.rule == 11
     assert result.reason == ("call #2 os_malloc(50000), grow last FREE: "
-                             "missing syscall brk(HeapStart + 0x24a30) = HeapStart + 0x24a30")
+                             "missing syscall brk(HeapStart + 0x24a30)")
 
 
 def test_page_rounded_brk_is_a_wrong_syscall() -> None:
@@ -171,7 +171,11 @@ def test_a_syscall_outside_the_contract_is_rule_1() -> None:
     result = explanation(REMAP, actual, 1)
     assert result.rule == 1
     row = table([Row("realloc-mmap-to-heap", 1, False, result.reason)], "title")
-    assert "syscalls: syscall 1 is mremap(<mapped-addr1>" in row, "the table shows the culprit"
+    assert result.reason == ("call #2 os_realloc(<mapped-addr1> + 0x20, 300000), syscalls: "
+                             "syscall 1 is mremap(<mapped-addr1>, 200032, 300032, 1), "
+                             "expected mmap(0, 300032, ...)")
+    assert row.splitlines()[2].endswith("200032, 300032, 1), expected mmap(0, 300032, ...)"), \
+        "the table keeps what was made and what was expected"
     assert why_line(result.text).startswith("inside os_* only brk, mmap and munmap are made; "
                                             "you made mremap(<mapped-addr1>, 200032")
 
@@ -244,14 +248,20 @@ def test_a_graded_failure_starts_with_the_explanation(tmp_path: Path) -> None:
     result = grade(catalogue.program("malloc-coalesce"), implementation, settings_for("strace"))
     assert not result.passed
     lines = result.details.splitlines()
-    assert lines[0] == "first difference: call #12 os_malloc(2000), rule 9 (best fit)"
+    # The program stopped itself after its own check: its reason comes first.
+    assert lines[:2] == [
+        "the program stopped itself: malloc-coalesce.c: slot 10: payload at HeapStart + 0x2088, "
+        "expected", "    HeapStart + 0x428"]
+    assert lines[2] == "first difference: call #14 os_malloc(2000), rule 8 (coalesce)"
     assert why_line(result.details) == (
         "best fit for need 2000: free blocks after coalescing are +0x428 (size 2032), +0x2088 "
         "(size 122744); expected +0x428; you returned +0x2088, a block that is FREE "
-        "(size 122744)")
+        "(size 122744), as if the FREE run had not been merged: the model decided coalesce "
+        "+0x428 (size 1000), +0x830 (size 1000) into +0x428 (size 2032)")
+    assert result.rule == 8
     # The one-line reason names the rule first, then how the program's own check stopped it.
     assert result.reason.startswith(
-        "call #12 os_malloc(2000), best fit: expected = HeapStart + 0x428, got = HeapStart + "
+        "call #14 os_malloc(2000), coalesce: expected = HeapStart + 0x428, got = HeapStart + "
         "0x2088; program exited with 1: malloc-coalesce.c: slot 10")
     assert result.reason in lines
 
