@@ -444,6 +444,9 @@ def _why_syscalls(decisions: list[Decision], want: events.Call, got: events.Call
     you = f"you made {actual}" if actual is not None else "you made no such syscall"
     said = f"{decision.situation}; " if decision else ""
     if _syscall_name(expected) == "brk" and expected != "brk(0) = HeapStart":
+        if actual is not None and _syscall_name(actual) == "brk" and decision is not None \
+                and decision.action in (Action.GROW_LAST_FREE, Action.APPEND, Action.BRK_GROW):
+            rule = 3            # the right growth, by the wrong number of bytes
         return _Why(rule, f"{said}expected brk to {_syscall_argument(expected)}; {you}",
                     difference)
     return _Why(rule, f"{said}expected {expected}; {you}", difference)
