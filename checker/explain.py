@@ -54,6 +54,9 @@ WIDTH = 100                 # long sentences wrap here, continued with a deeper 
 _PLACEMENT = (Action.BEST_FIT, Action.NO_FIT, Action.GROW_LAST_FREE, Action.APPEND,
               Action.SHRINK, Action.ABSORB_ENOUGH, Action.ABSORB_SHORT, Action.BRK_GROW)
 _KIND_RULES = (7, 5, 6, 16, 15, 14)           # rules that decide NULL / heap / mapped
+# The decisions about the pointer a free or realloc was given.
+_POINTER_ACTIONS = (Action.ALREADY_FREE, Action.MARK_FREE, Action.REALLOC_FREE,
+                    Action.REALLOC_ZERO, Action.REALLOC_MAPPED, Action.REALLOC_TO_MAPPED)
 # A test program ends its own failure message with the rule its check stands for.
 _PROGRAM_RULE = re.compile(r"\[rule (\d+)\]\s*$")
 
@@ -252,11 +255,36 @@ def _inside(block: Block, offset: int, history: list[list[Decision]]) -> _Where:
     text = (f"whose header would be {where} {block.status} block {block.name()} "
             f"(size {block.size})")
     found = _split_decision(block, history)
-    if found is None:
-        return _Where(text)
-    number, decision = found
-    return _Where(f"{text}, as if it had been split; at call #{number + 1} the model decided "
-                  f"{decision.text}", decision.rule)
+    if found is not None:
+        number, decision = found
+        return _Where(f"{text}, as if it had been split; at call #{number + 1} the model decided "
+                      f"{decision.text}", _split_rule(history[number], decision))
+    merge = _merge_removing(offset - META, history)
+    if merge is not None:
+        number, decision = merge
+        return _Where(f"{text}, where a header was before call #{number + 1}, as if the FREE run "
+                      f"had not been merged: the model decided {decision.text}", decision.rule)
+    return _Where(text)
+
+
+def _split_rule(call: list[Decision], split: Decision) -> int | None:
+    """A split is rule 10 in a search, rule 17 when realloc shrinks in place, 18 after
+    realloc absorbed its successors: the rule of the decision the split completes."""
+    actions = {d.action for d in call}
+    if Action.SHRINK in actions:
+        return 17
+    if Action.ABSORB_ENOUGH in actions:
+        return 18
+    return split.rule
+
+
+def _merge_removing(header: int, history: list[list[Decision]]) -> tuple[int, Decision] | None:
+    """The last coalescing that merged away a block whose header was at ``header``."""
+    for number in range(len(history) - 1, -1, -1):
+        for decision in history[number]:
+            if any(block.offset == header for block in decision.merged):
+                return number, decision
+    return None
 
 
 def _locate_mapped(value: str, heap: _Heap) -> str:
@@ -332,7 +360,11 @@ def _syscall_decision(decisions: list[Decision], syscall: str) -> Decision | Non
 def _why_ret(decisions: list[Decision], want: events.Call, got: events.Call, heap: _Heap | None,
              history: list[list[Decision]]) -> _Why:
     if (got.ret or "").startswith(events.NEVER_RETURNED):
-        return _Why(None, f"the call never returned ({got.ret}); expected = {want.ret}", "")
+        # What a free or a realloc had to do with its pointer, and did not live to do.
+        task = next((d for d in decisions if d.action in _POINTER_ACTIONS), None)
+        said = f"; the model decided {task.text}" if task else ""
+        return _Why(task.rule if task else None,
+                    f"the call never returned ({got.ret}); expected = {want.ret}{said}", "")
     difference = f"expected = {want.ret}, got = {got.ret}"
     freed = _freed_before_move(decisions, want, got, heap)
     if freed:
@@ -349,7 +381,7 @@ def _why_ret(decisions: list[Decision], want: events.Call, got: events.Call, hea
                        f"{_short(got.ret or '')}, {where.text}, as if {unmerged}", difference)
     unsplit = _never_split(decision, where, history)
     if unsplit:
-        return _Why(10, f"{decision.situation}; expected {_short(want.ret or '')}; you returned "
+        return _Why(_never_split_rule(decision, history), f"{decision.situation}; expected {_short(want.ret or '')}; you returned "
                         f"{_short(got.ret or '')}, {where.text}, as if {unsplit}", difference)
     # A best fit states its candidates and the explanation the block expected; other placing
     # decisions (append, grow) say what they do, which the returned block contradicts.
@@ -395,6 +427,15 @@ def _never_split(decision: Decision | None, where: _Where,
     number, split = found
     return (f"there were no FREE block {decision.block.name()}: at call #{number + 1} the model "
             f"decided {split.text}")
+
+
+def _never_split_rule(decision: Decision | None, history: list[list[Decision]]) -> int:
+    """The rule of the split _never_split points at (10, or 17/18 inside os_realloc)."""
+    assert decision is not None and decision.block is not None
+    found = _split_creating(decision.block, history)
+    assert found is not None
+    number, split = found
+    return _split_rule(history[number], split) or 10
 
 
 def _freed_before_move(decisions: list[Decision], want: events.Call, got: events.Call,

@@ -128,7 +128,8 @@ class Decision:
     ``text`` is the whole sentence; ``premise`` is its first part, what the model saw before
     deciding (an explanation replaces the decision with "expected ..."); ``block`` is the block
     decided about (chosen, split, grown, freed, moved; before the change), ``created`` a block
-    the decision made (the FREE tail of a split), ``new_break`` the break a ``brk`` made by
+    the decision made (the FREE tail of a split), ``merged`` the blocks a coalescing merged
+    into ``block`` (their headers are gone), ``new_break`` the break a ``brk`` made by
     this decision asks for, ``mapping`` the mapping number N involved.
     """
 
@@ -138,6 +139,7 @@ class Decision:
     premise: str = ""
     block: Block | None = None
     created: Block | None = None
+    merged: tuple[Block, ...] = ()
     need: int | None = None         # the aligned request a search was for
     new_break: int | None = None
     mapping: int | None = None
@@ -445,7 +447,8 @@ class Model:
                 size = sum(b.size for b in run) + META * (len(run) - 1)
                 merged.append(replace(run[0], size=size))
                 self._decide(8, Action.COALESCE, f"coalesce {_block_list(run)} into "
-                             f"{run[0].name()} (size {size})", block=run[0])
+                             f"{run[0].name()} (size {size})", block=run[0],
+                             merged=tuple(run[1:]))
             elif run:
                 merged.append(run[0])
             run.clear()
