@@ -189,11 +189,14 @@ def _split_decision(block: Block, history: list[list[Decision]]) -> tuple[int, D
 
 
 def _split_creating(block: Block, history: list[list[Decision]]) -> tuple[int, Decision] | None:
-    """The earlier split whose FREE tail starts where ``block`` does: (call index, decision)."""
+    """The earlier split whose FREE tail starts where ``block`` does, when nothing used that
+    tail since (call index, decision)."""
     for number in range(len(history) - 1, -1, -1):
-        for decision in history[number]:
+        for decision in reversed(history[number]):
             if decision.created is not None and decision.created.offset == block.offset:
                 return number, decision
+            if decision.block is not None and decision.block.offset == block.offset:
+                return None     # chosen, freed, grown since: no longer the split's tail
     return None
 
 
@@ -202,6 +205,16 @@ class _Where:
     text: str
     rule: int | None = None     # a rule the location itself points at (an earlier split)
     at_break: bool = False      # the value is a new block appended at the break
+
+
+def _run_size(block: Block, blocks: list[Block]) -> int:
+    """The size ``block`` has once the FREE blocks following it are merged into it."""
+    size = block.size
+    for following in blocks[blocks.index(block) + 1:]:
+        if following.status != FREE:
+            break
+        size += META + following.size
+    return size
 
 
 def _run_start(block: Block, blocks: list[Block]) -> Block | None:
@@ -379,7 +392,7 @@ def _why_ret(decisions: list[Decision], want: events.Call, got: events.Call, hea
     if unmerged:
         return _Why(8, f"{decision.situation}; expected {_short(want.ret or '')}; you returned "
                        f"{_short(got.ret or '')}, {where.text}, as if {unmerged}", difference)
-    unsplit = _never_split(decision, where, history)
+    unsplit = _never_split(decision, where, got, heap, history)
     if unsplit:
         return _Why(_never_split_rule(decision, history), f"{decision.situation}; expected {_short(want.ret or '')}; you returned "
                         f"{_short(got.ret or '')}, {where.text}, as if {unsplit}", difference)
@@ -404,9 +417,13 @@ def _never_merged(decisions: list[Decision], decision: Decision | None, got: eve
     if merged is None:
         return ""
     need = decision.need
+    offset = parse_pointer(got.ret or "").offset
+    run_starts = [b for b in heap.blocks if b.status == FREE and _run_start(b, heap.blocks) is None
+                  and _run_size(b, heap.blocks) >= need]
+    if run_starts and run_starts[0].payload == offset:
+        return ""       # the first merged run that fits: a first-fit choice, not a missing merge
     fits = [b for b in heap.blocks if b.status == FREE and b.size >= need]
     unmerged_choice = min(fits, key=lambda b: b.size) if fits else None
-    offset = parse_pointer(got.ret or "").offset
     at_break = heap.heap_break is not None and offset - META == heap.heap_break
     if (unmerged_choice is None and at_break) or \
             (unmerged_choice is not None and unmerged_choice.payload == offset):
@@ -414,12 +431,21 @@ def _never_merged(decisions: list[Decision], decision: Decision | None, got: eve
     return ""
 
 
-def _never_split(decision: Decision | None, where: _Where,
+def _never_split(decision: Decision | None, where: _Where, got: events.Call, heap: _Heap | None,
                  history: list[list[Decision]]) -> str:
-    """A new block at the break where the model reuses the FREE tail of an earlier split: the
-    implementation has no such FREE block, as if it never made that split (rule 10)."""
+    """Where the model reuses the FREE tail of an earlier split, the value returned is a new
+    block at the break or a larger FREE block further on (no fit policy prefers those): the
+    implementation has no such FREE tail, as if it never made that split (rule 10, or 17/18
+    when os_realloc made it)."""
     if decision is None or decision.action is not Action.BEST_FIT or decision.block is None \
-            or not where.at_break:
+            or heap is None:
+        return ""
+    chosen = decision.block
+    returned = next((b for b in heap.blocks if _kind(got.ret) == "heap"
+                     and b.payload == parse_pointer(got.ret or "").offset), None)
+    further = returned is not None and returned.status == FREE \
+        and returned.payload > chosen.payload and returned.size > chosen.size
+    if not (where.at_break or further):
         return ""
     found = _split_creating(decision.block, history)
     if found is None:

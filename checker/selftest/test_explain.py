@@ -242,17 +242,18 @@ def test_every_call_can_be_explained(index: int) -> None:
 # ---- wired into grade.py -------------------------------------------------------------------
 
 def test_a_graded_failure_starts_with_the_explanation(tmp_path: Path) -> None:
-    """A real broken allocator (no coalescing) on malloc-coalesce: details start with it."""
+    """A real broken allocator (no coalescing) on calloc-coalesce: details start with the
+    program's own reason, then the explanation naming the missing merge."""
     library = build_patched(BROKEN / "no-coalesce.patch", tmp_path)
     implementation = prepare(library, tmp_path / "impl")
-    result = grade(catalogue.program("malloc-coalesce"), implementation, settings_for("strace"))
+    result = grade(catalogue.program("calloc-coalesce"), implementation, settings_for("strace"))
     assert not result.passed
     lines = result.details.splitlines()
     # The program stopped itself after its own check: its reason comes first.
     assert lines[:2] == [
-        "the program stopped itself: malloc-coalesce.c: slot 10: payload at HeapStart + 0x2088, "
+        "the program stopped itself: calloc-coalesce.c: slot 10: payload at HeapStart + 0x2088, "
         "expected", "    HeapStart + 0x428"]
-    assert lines[2] == "first difference: call #14 os_malloc(2000), rule 8 (coalesce)"
+    assert lines[2] == "first difference: call #14 os_calloc(2, 1000), rule 8 (coalesce)"
     assert why_line(result.details) == (
         "best fit for need 2000: free blocks after coalescing are +0x428 (size 2032), +0x2088 "
         "(size 122744); expected +0x428; you returned +0x2088, a block that is FREE "
@@ -260,9 +261,10 @@ def test_a_graded_failure_starts_with_the_explanation(tmp_path: Path) -> None:
         "+0x428 (size 1000), +0x830 (size 1000) into +0x428 (size 2032)")
     assert result.rule == 8
     # The one-line reason names the rule first, then how the program's own check stopped it.
-    assert result.reason.startswith(
-        "call #14 os_malloc(2000), coalesce: expected = HeapStart + 0x428, got = HeapStart + "
-        "0x2088; program exited with 1: malloc-coalesce.c: slot 10")
+    assert result.reason == (
+        "call #14 os_calloc(2, 1000), coalesce: expected = HeapStart + 0x428, got = HeapStart + "
+        "0x2088; program exited with 1: calloc-coalesce.c: slot 10: payload at HeapStart + "
+        "0x2088, expected HeapStart + 0x428")
     assert result.reason in lines
 
 
