@@ -285,3 +285,43 @@ def test_free_before_move_is_rule_20() -> None:
         "+0x48 (size 8) cannot grow in place: move it (allocate while it is still ALLOC); "
         "expected +0x98; you returned +0x20, which fits only once the old block +0x48 is FREE "
         "and merged with it: the new block must be allocated before the old one is freed")
+
+
+# ---- a mapped block always moves (rule 15), whatever its new size ----------------------------
+
+def test_mapped_block_kept_in_its_mapping_for_a_heap_size_is_rule_15() -> None:
+    trace = predicted(("os_malloc", "200000"), ("os_realloc", "<mapped-addr1> + 0x20", "1000"))
+    assert trace[1].ret == "HeapStart + 0x20"
+    actual = with_call(trace, 1, ret="<mapped-addr1> + 0x20", syscalls=())
+    result = explanation(trace, actual, 1)
+    assert result.rule == 15
+    assert result.text.splitlines()[0] == ("first difference: call #2 os_realloc(<mapped-addr1> "
+                                           "+ 0x20, 1000), rule 15 (mapped block always moves)")
+    assert why_line(result.text).endswith(
+        "expected +0x20; you returned the same block <mapped-addr1> + 0x20, kept in its mapping")
+
+
+def test_mapped_block_kept_for_the_same_size_is_rule_15_not_4() -> None:
+    trace = predicted(("os_malloc", "200000"), ("os_realloc", "<mapped-addr1> + 0x20", "200000"))
+    assert trace[1].ret == "<mapped-addr2> + 0x20"
+    actual = with_call(trace, 1, ret="<mapped-addr1> + 0x20", syscalls=())
+    result = explanation(trace, actual, 1)
+    assert result.rule == 15
+    assert result.reason == ("call #2 os_realloc(<mapped-addr1> + 0x20, 200000), mapped block "
+                             "always moves: expected = <mapped-addr2> + 0x20, got = "
+                             "<mapped-addr1> + 0x20")
+
+
+# ---- a program that stopped itself leads with its own reason ---------------------------------
+
+def test_a_program_that_stopped_itself_is_explained_by_its_own_check_first() -> None:
+    trace = predicted(("os_malloc", "100"), ("os_free", "HeapStart + 0x20"))
+    message = ("prog.c: os_malloc(100) [slot 0]: slot 0: header size is 100 for a request of 100 "
+               "bytes (need 104) [rule 22]")
+    result = explanation(trace, trace[:1], 1, stopped=message)
+    lines = result.text.splitlines()
+    assert lines[0].startswith("the program stopped itself: prog.c: os_malloc(100) [slot 0]")
+    assert "first difference: call #2 os_free(HeapStart + 0x20), rule 22 (header size)" in lines
+    assert result.rule == 22
+    # Without its message, the same trace names no rule: the trace alone shows nothing wrong.
+    assert explanation(trace, trace[:1], 1).rule is None
