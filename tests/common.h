@@ -260,10 +260,35 @@ static inline void verify(const char *what, int i)
 		check_pattern(what, s->p, s->n, s->id);
 }
 
+/* Rule 24 (layout profile): the heap list starts at HeapStart and links the blocks in address
+ * order, each `next` right after its block's payload and pointing back with `prev`. */
+static inline void check_heap_list(const char *what)
+{
+	const struct block_meta *b = (const struct block_meta *)g_heap0;
+	long steps = 0;
+
+	if (!layout_profile() || !b)
+		return;
+	for (; b->next; b = b->next) {
+		const char *after = (const char *)b + META + b->size;
+
+		if ((const char *)b->next != after)
+			die("%s: the heap list goes from the block at HeapStart + 0x%lx (size %zu) to "
+			    "HeapStart + 0x%lx, expected HeapStart + 0x%lx, the next address [rule 24]",
+			    what, heap_off(b + 1), b->size, heap_off(b->next + 1), heap_off(after + META));
+		if (b->next->prev != b)
+			die("%s: the block at HeapStart + 0x%lx does not point back (prev) to the one "
+			    "before it [rule 24]", what, heap_off(b->next + 1));
+		if (++steps > (1L << 22))
+			die("%s: the heap list does not end [rule 24]", what);
+	}
+}
+
 static inline void verify_all(const char *what)
 {
 	for (int i = 0; i < MAX_SLOTS; i++)
 		verify(what, i);
+	check_heap_list(what);
 }
 
 static inline void track(int i, void *p, size_t n, enum kind k)
