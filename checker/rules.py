@@ -150,13 +150,18 @@ BEGIN = ("<!-- rules: generated from checker/rules.py by "
 END = "<!-- end of rules -->"
 
 
+def _row(rule: Rule) -> str:
+    # A "|" inside a cell, even in a code span, ends the cell unless escaped.
+    return f"| {rule.number} | {rule.name} | {rule.sentence.replace('|', chr(92) + '|')} |"
+
+
 def markdown() -> str:
     """The numbered contract, as it appears in README.md between BEGIN and END."""
     lines = ["| rule | name | the rule |", "| --- | --- | --- |"]
-    lines += [f"| {r.number} | {r.name} | {r.sentence} |" for r in RULES if r.profile == DEFAULT]
+    lines += [_row(r) for r in RULES if r.profile == DEFAULT]
     lines += ["", "Added by `PROFILE=layout` (the header contents; the default profile never fails "
                   "on them):", "", "| rule | name | the rule |", "| --- | --- | --- |"]
-    lines += [f"| {r.number} | {r.name} | {r.sentence} |" for r in RULES if r.profile == LAYOUT]
+    lines += [_row(r) for r in RULES if r.profile == LAYOUT]
     return "\n".join(lines)
 
 
