@@ -390,12 +390,15 @@ def _why_ret(decisions: list[Decision], want: events.Call, got: events.Call, hea
     where = locate(got.ret or "", heap, history) if heap is not None else _Where("")
     unmerged = _never_merged(decisions, decision, got, heap)
     if unmerged:
+        assert decision is not None
         return _Why(8, f"{decision.situation}; expected {_short(want.ret or '')}; you returned "
                        f"{_short(got.ret or '')}, {where.text}, as if {unmerged}", difference)
     unsplit = _never_split(decision, where, got, heap, history)
     if unsplit:
-        return _Why(_never_split_rule(decision, history), f"{decision.situation}; expected {_short(want.ret or '')}; you returned "
-                        f"{_short(got.ret or '')}, {where.text}, as if {unsplit}", difference)
+        assert decision is not None
+        return _Why(_never_split_rule(decision, history),
+                    f"{decision.situation}; expected {_short(want.ret or '')}; you returned "
+                    f"{_short(got.ret or '')}, {where.text}, as if {unsplit}", difference)
     # A best fit states its candidates and the explanation the block expected; other placing
     # decisions (append, grow) say what they do, which the returned block contradicts.
     said = "" if decision is None else f"{decision.situation}; " \
