@@ -3,8 +3,10 @@
 Given the expected calls, the actual calls and the index of the first call that differs, a
 :class:`Model` is stepped along the EXPECTED calls up to that call (the calls before it are
 identical in both traces, so the model's heap is also the implementation's heap at that
-point); the divergent call is then stepped once more, and the model's reasons (tagged
-``[rule N]``, the numbered rules of the contract) say what the contract requires. The actual
+point); the divergent call is then stepped once more, and the model's decisions (records
+with a rule number from ``rules.py``, an action, the block, break or mapping involved) say what
+the contract requires: the explanation selects decisions by those fields and prints their
+sentences, it never parses them. The actual
 return value is located in the model's heap as it was before the call ("you returned +0x20,
 a block that is ALLOC"), and the first differing syscall is matched with the rule that makes
 the expected one.
@@ -16,7 +18,10 @@ Entry points (both pure functions of the traces, no I/O):
 * ``explanation(expected, actual, index) -> Explanation``: the same text plus a one-line
   ``reason`` naming the rule briefly (``call #7 os_malloc(24), best fit: expected = ...``,
   short enough for the score table) and the rule number.
-* ``stage(expected, actual, index)``: the pipeline's call; ``None`` when the traces agree.
+* ``stage(expected, actual, index, stopped)``: the pipeline's call; ``None`` when the traces
+  agree. ``stopped`` is the program's own failure message when it stopped itself after one of
+  its checks: the explanation leads with it (and takes the rule its ``[rule N]`` names when the
+  trace itself shows no wrong call).
 
 Example (a best-fit mistake)::
 
@@ -37,46 +42,23 @@ import textwrap
 from dataclasses import dataclass, replace
 
 import events
+import rules
 from compare import first_syscall_difference
-from model import FREE, META, Block, Model, ModelError, parse_pointer
+from model import FREE, META, Action, Block, Decision, Model, ModelError, parse_pointer
 
-RULE_NAMES: dict[int, str] = {
-    1: "only brk, mmap and munmap",
-    2: "preallocation",
-    3: "exact heap growth",
-    4: "mapped block",
-    5: "mmap threshold",
-    6: "calloc threshold",
-    7: "zero size",
-    8: "coalesce",
-    9: "best fit",
-    10: "split",
-    11: "grow the last FREE block",
-    12: "append at the break",
-    13: "free",
-    14: "realloc: NULL, 0, FREE block",
-    15: "mapped block realloc",
-    16: "realloc to a mapped size",
-    17: "realloc in place",
-    18: "realloc grows in place",
-    19: "realloc grows the last block",
-    20: "realloc moves",
-}
-# The score table's column is narrow: its one-line reason names the rule by a short name.
-SHORT_NAMES: dict[int, str] = {
-    1: "syscalls", 2: "preallocation", 3: "exact growth", 4: "mapped block",
-    5: "mmap threshold", 6: "calloc threshold", 7: "zero size", 8: "coalesce", 9: "best fit",
-    10: "split", 11: "grow last FREE", 12: "append", 13: "free", 14: "realloc NULL/0/FREE",
-    15: "mapped realloc", 16: "realloc to mmap", 17: "realloc in place", 18: "realloc absorb",
-    19: "realloc brk grow", 20: "realloc move",
-}
 CONTRACT_SYSCALLS = ("brk", "mmap", "munmap")
 MAX_SYSCALL_LINES = 6       # per side, in the expected/actual lines
-MAX_STEP_LINES = 10         # model reasons shown for the divergent call
+MAX_STEP_LINES = 10         # model decisions shown for the divergent call
 WIDTH = 100                 # long sentences wrap here, continued with a deeper indent
-_RULE_TAG = re.compile(r" \[rule (\d+)\]$")
-_RET_RULES = (9, 11, 12, 17, 18, 19)          # rules that decide which heap block is returned
+# The decisions that say which heap block a call returns.
+_PLACEMENT = (Action.BEST_FIT, Action.NO_FIT, Action.GROW_LAST_FREE, Action.APPEND,
+              Action.SHRINK, Action.ABSORB_ENOUGH, Action.ABSORB_SHORT, Action.BRK_GROW)
 _KIND_RULES = (7, 5, 6, 16, 15, 14)           # rules that decide NULL / heap / mapped
+# The decisions about the pointer a free or realloc was given.
+_POINTER_ACTIONS = (Action.ALREADY_FREE, Action.MARK_FREE, Action.REALLOC_FREE,
+                    Action.REALLOC_ZERO, Action.REALLOC_MAPPED, Action.REALLOC_TO_MAPPED)
+# A test program ends its own failure message with the rule its check stands for.
+_PROGRAM_RULE = re.compile(r"\[rule (\d+)\]\s*$")
 
 
 @dataclass(frozen=True)
@@ -109,14 +91,14 @@ class _Why:
 @dataclass(frozen=True)
 class _Stepped:
     heap: _Heap | None
-    reasons: list[str]
-    history: list[list[str]]       # reasons of every earlier call, by index
+    decisions: list[Decision]
+    history: list[list[Decision]]  # decisions of every earlier call, by index
     problem: str = ""              # why the model could not follow ("" when it could)
 
 
 def _step_expected(expected: list[events.Call], index: int) -> _Stepped:
     model = Model()
-    history: list[list[str]] = []
+    history: list[list[Decision]] = []
     for number, call in enumerate(expected[:index + 1]):
         if number == index:
             heap = _Heap(model.snapshot(), dict(model.mappings()), model.heap_break(),
@@ -125,31 +107,21 @@ def _step_expected(expected: list[events.Call], index: int) -> _Stepped:
                 model.step(call.func, call.args)
             except ModelError as error:
                 return _Stepped(heap, [], history, f"the model cannot take this call: {error}")
-            return _Stepped(heap, list(model.reasons), history)
+            return _Stepped(heap, list(model.decisions), history)
         try:
             model.step(call.func, call.args)
         except ModelError as error:
             return _Stepped(None, [], history,
                             f"the model cannot take call #{number + 1}: {error}")
-        history.append(list(model.reasons))
+        history.append(list(model.decisions))
     return _Stepped(None, [], history, "the expected trace has no such call")
 
 
 # ---- small text helpers ----------------------------------------------------------------------
 
-def _rule(reason: str) -> int | None:
-    match = _RULE_TAG.search(reason)
-    return int(match[1]) if match else None
-
-
-def _untagged(reason: str) -> str:
-    return _RULE_TAG.sub("", reason)
-
-
 def rule_label(rule: int) -> str:
     """``rule 9 (best fit)``."""
-    name = RULE_NAMES.get(rule)
-    return f"rule {rule} ({name})" if name else f"rule {rule}"
+    return rules.label(rule)
 
 
 def _short(value: str) -> str:
@@ -161,6 +133,22 @@ def _short(value: str) -> str:
 
 def _syscall_name(line: str) -> str:
     return line.split("(", 1)[0]
+
+
+def _syscall_argument(line: str) -> str:
+    """The first argument of a normalised syscall line: ``brk(HeapStart + 0x20) = ...``."""
+    return line.split("(", 1)[1].split(")", 1)[0].split(", ", 1)[0]
+
+
+def _brief(line: str | None) -> str:
+    """A syscall line short enough for the score table: no result, no mmap protection and
+    flags (``mmap(0, 300032, ...)``); the sizes, which differ, stay."""
+    if line is None:
+        return ""
+    call = line.split(" = ", 1)[0]
+    if _syscall_name(call) == "mmap":
+        return ", ".join(call.split(", ")[:2]) + ", ...)"
+    return call
 
 
 def _kind(ret: str | None) -> str:
@@ -190,12 +178,25 @@ def _side(label: str, call: events.Call | None) -> list[str]:
 
 # ---- where an actual return value lies in the model's heap ----------------------------------
 
-def _split_decision(block: Block, history: list[list[str]]) -> tuple[int, str] | None:
-    """The model's last split decision about ``block``: (call index, reason)."""
+def _split_decision(block: Block, history: list[list[Decision]]) -> tuple[int, Decision] | None:
+    """The model's last split decision about ``block``: (call index, decision)."""
     for number in range(len(history) - 1, -1, -1):
-        for reason in history[number]:
-            if reason.startswith("split:") and f"{block.name()} keeps" in reason:
-                return number, reason
+        for decision in history[number]:
+            if (decision.action in (Action.SPLIT, Action.NO_SPLIT) and decision.block is not None
+                    and decision.block.offset == block.offset):
+                return number, decision
+    return None
+
+
+def _split_creating(block: Block, history: list[list[Decision]]) -> tuple[int, Decision] | None:
+    """The earlier split whose FREE tail starts where ``block`` does, when nothing used that
+    tail since (call index, decision)."""
+    for number in range(len(history) - 1, -1, -1):
+        for decision in reversed(history[number]):
+            if decision.created is not None and decision.created.offset == block.offset:
+                return number, decision
+            if decision.block is not None and decision.block.offset == block.offset:
+                return None     # chosen, freed, grown since: no longer the split's tail
     return None
 
 
@@ -203,6 +204,17 @@ def _split_decision(block: Block, history: list[list[str]]) -> tuple[int, str] |
 class _Where:
     text: str
     rule: int | None = None     # a rule the location itself points at (an earlier split)
+    at_break: bool = False      # the value is a new block appended at the break
+
+
+def _run_size(block: Block, blocks: list[Block]) -> int:
+    """The size ``block`` has once the FREE blocks following it are merged into it."""
+    size = block.size
+    for following in blocks[blocks.index(block) + 1:]:
+        if following.status != FREE:
+            break
+        size += META + following.size
+    return size
 
 
 def _run_start(block: Block, blocks: list[Block]) -> Block | None:
@@ -214,7 +226,7 @@ def _run_start(block: Block, blocks: list[Block]) -> Block | None:
     return blocks[start] if start < position else None
 
 
-def locate(value: str, heap: _Heap, history: list[list[str]] | None = None) -> _Where:
+def locate(value: str, heap: _Heap, history: list[list[Decision]] | None = None) -> _Where:
     """What ``value`` (an actual return value) is in the heap before the call, in words."""
     kind = _kind(value)
     if kind == "null":
@@ -236,7 +248,8 @@ def locate(value: str, heap: _Heap, history: list[list[str]] | None = None) -> _
         if block.offset <= offset - META < block.end:
             return _inside(block, offset, history or [])
     if offset - META == heap.heap_break:
-        return _Where(f"at the break {events.heap_addr(heap.heap_break)}: a new block appended")
+        return _Where(f"at the break {events.heap_addr(heap.heap_break)}: a new block appended",
+                      at_break=True)
     return _Where(f"past the break {events.heap_addr(heap.heap_break)}")
 
 
@@ -248,18 +261,43 @@ def _block_words(block: Block, blocks: list[Block]) -> str:
     return f"a block that is FREE (size {block.size}){merged}"
 
 
-def _inside(block: Block, offset: int, history: list[list[str]]) -> _Where:
+def _inside(block: Block, offset: int, history: list[list[Decision]]) -> _Where:
     """``offset`` is no block's payload, and its header would lie inside ``block``."""
     into = offset - META - block.payload
     where = (f"{into} bytes into the payload of" if into >= 0 else "inside the header of")
     text = (f"whose header would be {where} {block.status} block {block.name()} "
             f"(size {block.size})")
-    decision = _split_decision(block, history)
-    if decision is None:
-        return _Where(text)
-    number, reason = decision
-    return _Where(f"{text}, as if it had been split; at call #{number + 1} the model decided "
-                  f"{_untagged(reason)}", _rule(reason))
+    found = _split_decision(block, history)
+    if found is not None:
+        number, decision = found
+        return _Where(f"{text}, as if it had been split; at call #{number + 1} the model decided "
+                      f"{decision.text}", _split_rule(history[number], decision))
+    merge = _merge_removing(offset - META, history)
+    if merge is not None:
+        number, decision = merge
+        return _Where(f"{text}, where a header was before call #{number + 1}, as if the FREE run "
+                      f"had not been merged: the model decided {decision.text}", decision.rule)
+    return _Where(text)
+
+
+def _split_rule(call: list[Decision], split: Decision) -> int | None:
+    """A split is rule 10 in a search, rule 17 when realloc shrinks in place, 18 after
+    realloc absorbed its successors: the rule of the decision the split completes."""
+    actions = {d.action for d in call}
+    if Action.SHRINK in actions:
+        return 17
+    if Action.ABSORB_ENOUGH in actions:
+        return 18
+    return split.rule
+
+
+def _merge_removing(header: int, history: list[list[Decision]]) -> tuple[int, Decision] | None:
+    """The last coalescing that merged away a block whose header was at ``header``."""
+    for number in range(len(history) - 1, -1, -1):
+        for decision in history[number]:
+            if any(block.offset == header for block in decision.merged):
+                return number, decision
+    return None
 
 
 def _locate_mapped(value: str, heap: _Heap) -> str:
@@ -275,80 +313,166 @@ def _locate_mapped(value: str, heap: _Heap) -> str:
     return f"mapping <mapped-addr{number}>, which was unmapped"
 
 
-# ---- which rule decides ----------------------------------------------------------------------
+# ---- which decision the divergence contradicts -----------------------------------------------
 
-def _first_with(reasons: list[str], rules: tuple[int, ...]) -> str | None:
-    for rule in rules:
-        for reason in reasons:
-            if _rule(reason) == rule:
-                return reason
+def _first_with(decisions: list[Decision], rule_order: tuple[int, ...]) -> Decision | None:
+    for rule in rule_order:
+        for decision in decisions:
+            if decision.rule == rule:
+                return decision
     return None
 
 
-def _placement_reason(reasons: list[str], want: events.Call, got: events.Call) -> str | None:
-    """The reason that decides which heap block the call returns."""
-    moved = [r for r in reasons if _rule(r) == 20 and "cannot grow in place" in r]
-    if moved and want.func == "os_realloc" and got.ret == want.args[0]:
-        return moved[0]                         # stayed in place where the contract moves
-    deciding = [r for r in reasons if _rule(r) in _RET_RULES
-                and not (_rule(r) == 18 and "absorb FREE" in r)]
+def _first_action(decisions: list[Decision], action: Action) -> Decision | None:
+    return next((d for d in decisions if d.action is action), None)
+
+
+def _placement(decisions: list[Decision], want: events.Call,
+               got: events.Call) -> Decision | None:
+    """The decision that says which heap block the call returns."""
+    move = _first_action(decisions, Action.MOVE)
+    if move and want.func == "os_realloc" and got.ret == want.args[0]:
+        return move                             # stayed in place where the contract moves
+    deciding = [d for d in decisions if d.action in _PLACEMENT]
     return deciding[-1] if deciding else None
 
 
-def _ret_reason(reasons: list[str], want: events.Call, got: events.Call) -> str | None:
+def _ret_decision(decisions: list[Decision], want: events.Call,
+                  got: events.Call) -> Decision | None:
     if _kind(got.ret) == "other":
         return None                 # not an address the trace could name: no rule explains it
+    remap = _first_action(decisions, Action.REALLOC_MAPPED)
+    if remap and got.ret == want.args[0]:
+        return remap                # a mapped block kept in its mapping: it always moves
     if _kind(want.ret) != _kind(got.ret):
-        return _first_with(reasons, _KIND_RULES) or _placement_reason(reasons, want, got)
+        return _first_with(decisions, _KIND_RULES) or _placement(decisions, want, got)
     if _kind(want.ret) == "heap":
-        return _placement_reason(reasons, want, got)
-    return _first_with(reasons, (4, 15, 16)) or (reasons[-1] if reasons else None)
+        return _placement(decisions, want, got)
+    return _first_with(decisions, (15, 16, 4)) or (decisions[-1] if decisions else None)
 
 
-def _syscall_reason(reasons: list[str], syscall: str) -> str | None:
-    """The reason that makes the expected ``syscall``."""
-    name = _syscall_name(syscall)
+def _syscall_decision(decisions: list[Decision], syscall: str) -> Decision | None:
+    """The decision that makes the expected ``syscall``."""
+    name, argument = _syscall_name(syscall), _syscall_argument(syscall)
     if name == "brk":
-        argument = syscall[len("brk("):].split(")", 1)[0]
         if argument == events.NULL:
-            return _first_with(reasons, (2,))
-        for reason in reasons:
-            if f"brk to {argument}" in reason or f"brk({argument})" in reason:
-                return reason
-    mapped = re.search(r"<mapped-addr\d+>", syscall)
-    if mapped:
-        for reason in reasons:
-            if reason.startswith(name) and mapped[0] in reason:
-                return reason
-    return None
+            return _first_action(decisions, Action.PREALLOCATE)
+        try:
+            new_break = parse_pointer(argument).offset
+        except ModelError:
+            return None
+        return next((d for d in decisions if d.new_break == new_break), None)
+    action = {"mmap": Action.MMAP, "munmap": Action.MUNMAP}.get(name)
+    mapped = re.search(r"<mapped-addr(\d+)>", syscall)
+    if action is None or mapped is None:
+        return None
+    return next((d for d in decisions if d.action is action and d.mapping == int(mapped[1])),
+                None)
 
 
-def _chose_removed(reason: str) -> str:
-    """A best-fit reason without its "; chose +0x.." tail (the sentence says "expected")."""
-    return re.sub(r"; chose \+0x[0-9a-f]+.*$", "", _untagged(reason))
-
-
-def _why_ret(reasons: list[str], want: events.Call, got: events.Call, heap: _Heap | None,
-             history: list[list[str]]) -> _Why:
+def _why_ret(decisions: list[Decision], want: events.Call, got: events.Call, heap: _Heap | None,
+             history: list[list[Decision]]) -> _Why:
     if (got.ret or "").startswith(events.NEVER_RETURNED):
-        return _Why(None, f"the call never returned ({got.ret}); expected = {want.ret}", "")
-    freed = _freed_before_move(reasons, want, got, heap)
+        # What a free or a realloc had to do with its pointer, and did not live to do.
+        task = next((d for d in decisions if d.action in _POINTER_ACTIONS), None)
+        said = f"; the model decided {task.text}" if task else ""
+        return _Why(task.rule if task else None,
+                    f"the call never returned ({got.ret}); expected = {want.ret}{said}", "")
+    difference = f"expected = {want.ret}, got = {got.ret}"
+    freed = _freed_before_move(decisions, want, got, heap)
     if freed:
-        return _Why(20, freed, f"expected = {want.ret}, got = {got.ret}")
-    reason = _ret_reason(reasons, want, got)
-    rule = _rule(reason) if reason else None
+        return _Why(20, freed, difference)
+    decision = _ret_decision(decisions, want, got)
+    if decision is not None and decision.action is Action.REALLOC_MAPPED \
+            and got.ret == want.args[0]:
+        return _Why(15, f"{decision.text}; expected {_short(want.ret or '')}; you returned the "
+                        f"same block {got.ret}, kept in its mapping", difference)
     where = locate(got.ret or "", heap, history) if heap is not None else _Where("")
-    said = f"{_chose_removed(reason)}; " if reason else ""
+    unmerged = _never_merged(decisions, decision, got, heap)
+    if unmerged:
+        assert decision is not None
+        return _Why(8, f"{decision.situation}; expected {_short(want.ret or '')}; you returned "
+                       f"{_short(got.ret or '')}, {where.text}, as if {unmerged}", difference)
+    unsplit = _never_split(decision, where, got, heap, history)
+    if unsplit:
+        assert decision is not None
+        return _Why(_never_split_rule(decision, history),
+                    f"{decision.situation}; expected {_short(want.ret or '')}; you returned "
+                    f"{_short(got.ret or '')}, {where.text}, as if {unsplit}", difference)
+    # A best fit states its candidates and the explanation the block expected; other placing
+    # decisions (append, grow) say what they do, which the returned block contradicts.
+    said = "" if decision is None else f"{decision.situation}; " \
+        if decision.action is Action.BEST_FIT else f"{decision.text}; "
     sentence = (f"{said}expected {_short(want.ret or '')}; you returned {_short(got.ret or '')}"
                 + (f", {where.text}" if where.text else ""))
-    return _Why(where.rule or rule, sentence, f"expected = {want.ret}, got = {got.ret}")
+    return _Why(where.rule or (decision.rule if decision else None), sentence, difference)
 
 
-def _freed_before_move(reasons: list[str], want: events.Call, got: events.Call,
+def _never_merged(decisions: list[Decision], decision: Decision | None, got: events.Call,
+                  heap: _Heap | None) -> str:
+    """Best fit chose a block that this call's coalescing made, and the value returned is the
+    block best fit picks when the FREE runs are left unmerged: rule 8, not a best-fit choice."""
+    if decision is None or decision.action is not Action.BEST_FIT or decision.block is None \
+            or decision.need is None or heap is None or _kind(got.ret) != "heap":
+        return ""
+    merged = next((d for d in decisions if d.action is Action.COALESCE and d.block is not None
+                   and d.block.offset == decision.block.offset), None)
+    if merged is None:
+        return ""
+    need = decision.need
+    offset = parse_pointer(got.ret or "").offset
+    run_starts = [b for b in heap.blocks if b.status == FREE and _run_start(b, heap.blocks) is None
+                  and _run_size(b, heap.blocks) >= need]
+    if run_starts and run_starts[0].payload == offset:
+        return ""       # the first merged run that fits: a first-fit choice, not a missing merge
+    fits = [b for b in heap.blocks if b.status == FREE and b.size >= need]
+    unmerged_choice = min(fits, key=lambda b: b.size) if fits else None
+    at_break = heap.heap_break is not None and offset - META == heap.heap_break
+    if (unmerged_choice is None and at_break) or \
+            (unmerged_choice is not None and unmerged_choice.payload == offset):
+        return f"the FREE run had not been merged: the model decided {merged.text}"
+    return ""
+
+
+def _never_split(decision: Decision | None, where: _Where, got: events.Call, heap: _Heap | None,
+                 history: list[list[Decision]]) -> str:
+    """Where the model reuses the FREE tail of an earlier split, the value returned is a new
+    block at the break or a larger FREE block further on (no fit policy prefers those): the
+    implementation has no such FREE tail, as if it never made that split (rule 10, or 17/18
+    when os_realloc made it)."""
+    if decision is None or decision.action is not Action.BEST_FIT or decision.block is None \
+            or heap is None:
+        return ""
+    chosen = decision.block
+    returned = next((b for b in heap.blocks if _kind(got.ret) == "heap"
+                     and b.payload == parse_pointer(got.ret or "").offset), None)
+    further = returned is not None and returned.status == FREE \
+        and returned.payload > chosen.payload and returned.size > chosen.size
+    if not (where.at_break or further):
+        return ""
+    found = _split_creating(decision.block, history)
+    if found is None:
+        return ""
+    number, split = found
+    return (f"there were no FREE block {decision.block.name()}: at call #{number + 1} the model "
+            f"decided {split.text}")
+
+
+def _never_split_rule(decision: Decision | None, history: list[list[Decision]]) -> int:
+    """The rule of the split _never_split points at (10, or 17/18 inside os_realloc)."""
+    assert decision is not None and decision.block is not None
+    found = _split_creating(decision.block, history)
+    assert found is not None
+    number, split = found
+    return _split_rule(history[number], split) or 10
+
+
+def _freed_before_move(decisions: list[Decision], want: events.Call, got: events.Call,
                        heap: _Heap | None) -> str:
     """A moving realloc that returned a block which only fits if the old block were FREE."""
-    moving = [r for r in reasons if _rule(r) == 20 and "cannot grow in place" in r]
-    if not moving or heap is None or _kind(got.ret) != "heap" or _kind(want.args[0]) != "heap":
+    move = _first_action(decisions, Action.MOVE)
+    if move is None or heap is None or _kind(got.ret) != "heap" \
+            or _kind(want.args[0]) != "heap":
         return ""
     old, new = parse_pointer(want.args[0]).offset, parse_pointer(got.ret or "").offset
     blocks = [replace(b, status=FREE) if b.payload == old else b for b in heap.blocks]
@@ -361,49 +485,58 @@ def _freed_before_move(reasons: list[str], want: events.Call, got: events.Call,
     for run in runs:
         payloads = [b.payload for b in run]
         if old in payloads and new in payloads and new != old:
-            return (f"{_untagged(moving[0])}; expected {_short(want.ret or '')}; you returned "
+            return (f"{move.text}; expected {_short(want.ret or '')}; you returned "
                     f"{_short(got.ret or '')}, which fits only once the old block "
                     f"{_short(want.args[0])} is FREE and merged with it: the new block must be "
                     f"allocated before the old one is freed")
     return ""
 
 
-def _why_syscalls(reasons: list[str], want: events.Call, got: events.Call) -> _Why:
+def _why_syscalls(decisions: list[Decision], want: events.Call, got: events.Call) -> _Why:
     position, expected, actual = first_syscall_difference(want.syscalls, got.syscalls)
+    difference = (f"extra syscall {_brief(actual)}" if expected is None
+                  else f"missing syscall {_brief(expected)}" if actual is None
+                  else f"syscall {position} is {_brief(actual)}, expected {_brief(expected)}")
     if actual is not None and _syscall_name(actual) not in CONTRACT_SYSCALLS:
         return _Why(1, f"inside os_* only brk, mmap and munmap are made; you made {actual}",
-                    f"extra syscall {actual}" if expected is None
-                    else f"syscall {position} is {actual}, expected {expected}")
-    difference = (f"extra syscall {actual}" if expected is None
-                  else f"missing syscall {expected}" if actual is None
-                  else f"syscall {position} is {actual}, expected {expected}")
-    remap = _first_with(reasons, (15,))
+                    difference)
+    remap = _first_action(decisions, Action.REALLOC_MAPPED)
     if (remap and actual is not None and actual.startswith("munmap(")
             and expected is not None and not expected.startswith("munmap(")):
         return _Why(15, "mapped block realloc: expected the new allocation before munmap "
                         f"({expected}); you made {actual} first", difference)
-    reason = _syscall_reason(reasons, expected) if expected else \
-        _placement_reason(reasons, want, got) or (reasons[-1] if reasons else None)
-    rule = _rule(reason) if reason else None
-    said = f"{_untagged(reason)}; " if reason else ""
+    decision = _syscall_decision(decisions, expected) if expected else \
+        _placement(decisions, want, got) or (decisions[-1] if decisions else None)
+    rule = decision.rule if decision else None
     if expected is None:
+        said = f"{decision.text}; " if decision else ""
         return _Why(rule, f"{said}no more syscalls expected; you also made {actual}", difference)
     you = f"you made {actual}" if actual is not None else "you made no such syscall"
+    said = f"{decision.situation}; " if decision else ""
     if _syscall_name(expected) == "brk" and expected != "brk(0) = HeapStart":
-        target = expected[len("brk("):].split(")", 1)[0]
-        said = said.replace(f"grow it with brk to {target}; ", f"expected brk to {target}; ")
-        said = said.replace(f" with brk to {target}; ", f"; expected brk to {target}; ")
-        if f"brk to {target}; " not in said:
-            said += f"expected brk to {target}; "
-        return _Why(rule, f"{said}{you}", difference)
+        if actual is not None and _syscall_name(actual) == "brk" and decision is not None \
+                and decision.action in (Action.GROW_LAST_FREE, Action.APPEND, Action.BRK_GROW):
+            rule = 3            # the right growth, by the wrong number of bytes
+        return _Why(rule, f"{said}expected brk to {_syscall_argument(expected)}; {you}",
+                    difference)
     return _Why(rule, f"{said}expected {expected}; {you}", difference)
 
 
 # ---- the explanation -------------------------------------------------------------------------
 
-def explanation(expected: list[events.Call], actual: list[events.Call],
-                index: int) -> Explanation:
-    """Why call ``index`` (0-based, the first that differs) is wrong, from the contract."""
+def program_rule(message: str) -> int | None:
+    """The rule a test program's own failure message names (``... [rule 22]``), if any."""
+    match = _PROGRAM_RULE.search(message)
+    return int(match[1]) if match else None
+
+
+def explanation(expected: list[events.Call], actual: list[events.Call], index: int,
+                stopped: str = "") -> Explanation:
+    """Why call ``index`` (0-based, the first that differs) is wrong, from the contract.
+
+    ``stopped`` is the program's own message when it stopped itself after one of its checks
+    (its last stderr line): the explanation then leads with it.
+    """
     number = index + 1
     want = expected[index] if index < len(expected) else None
     got = actual[index] if index < len(actual) else None
@@ -412,20 +545,30 @@ def explanation(expected: list[events.Call], actual: list[events.Call],
         text = (f"first difference: call #{number} {got.head()} is extra\n"
                 f"  the expected trace ends after call #{len(expected)}; the program made "
                 f"{len(actual) - len(expected)} more call(s)")
-        return Explanation(index, None, "", text)
+        return Explanation(index, None, "", _lead(stopped, text))
     stepped = _step_expected(expected, index)
     if got is None:
-        why = _Why(None, f"the program made no call #{number}: it stopped after call "
-                         f"#{index} (see how it ended and its stderr)", "")
+        rule = program_rule(stopped) if stopped else None
+        why = _Why(rule, f"the program made no call #{number}: it stopped after call #{index}"
+                   + (" (its own check failed, above)" if stopped
+                      else " (see how it ended and its stderr)"), "")
     elif (want.func, want.args) != (got.func, got.args):
         why = _Why(None, f"the program called {got.func}({', '.join(got.args)}) where "
                          f"{want.func}({', '.join(want.args)}) was expected: the calls before "
                          f"were identical, so the program itself took another path", "")
     elif want.ret != got.ret:
-        why = _why_ret(stepped.reasons, want, got, stepped.heap, stepped.history)
+        why = _why_ret(stepped.decisions, want, got, stepped.heap, stepped.history)
     else:
-        why = _why_syscalls(stepped.reasons, want, got)
-    return _assemble(index, want, got, why, stepped)
+        why = _why_syscalls(stepped.decisions, want, got)
+    explained = _assemble(index, want, got, why, stepped)
+    return replace(explained, text=_lead(stopped, explained.text))
+
+
+def _lead(stopped: str, text: str) -> str:
+    """The program's own reason first, when it stopped itself."""
+    if not stopped:
+        return text
+    return f"{_wrapped(f'the program stopped itself: {stopped}', 4)}\n{text}"
 
 
 def _assemble(index: int, want: events.Call, got: events.Call | None, why: _Why,
@@ -438,16 +581,15 @@ def _assemble(index: int, want: events.Call, got: events.Call | None, why: _Why,
              _wrapped(f"  why: {why.sentence}", 7)]
     if stepped.problem:
         lines.append(f"  ({stepped.problem})")
-    if stepped.reasons:
+    if stepped.decisions:
         lines.append("  the model, step by step:")
-        shown = stepped.reasons[:MAX_STEP_LINES]
-        lines += [_wrapped(f"    {reason}", 6) for reason in shown]
-        if len(stepped.reasons) > len(shown):
-            lines.append(f"    ... {len(stepped.reasons) - len(shown)} more")
+        shown = stepped.decisions[:MAX_STEP_LINES]
+        lines += [_wrapped(f"    {decision.tagged()}", 6) for decision in shown]
+        if len(stepped.decisions) > len(shown):
+            lines.append(f"    ... {len(stepped.decisions) - len(shown)} more")
     reason = ""
     if why.rule is not None and why.difference:
-        reason = f"call #{number} {call}, {SHORT_NAMES.get(why.rule, f'rule {why.rule}')}: " \
-            f"{why.difference}"
+        reason = f"call #{number} {call}, {rules.short_name(why.rule)}: {why.difference}"
     return Explanation(index, why.rule, reason, "\n".join(lines))
 
 
@@ -456,14 +598,15 @@ def _wrapped(text: str, indent: int) -> str:
                          break_on_hyphens=False)
 
 
-def explain(expected: list[events.Call], actual: list[events.Call], index: int) -> str:
+def explain(expected: list[events.Call], actual: list[events.Call], index: int,
+            stopped: str = "") -> str:
     """The terminal explanation of the first divergent call ``index`` (0-based)."""
-    return explanation(expected, actual, index).text
+    return explanation(expected, actual, index, stopped).text
 
 
 def stage(expected: list[events.Call], actual: list[events.Call],
-          index: int | None) -> Explanation | None:
+          index: int | None, stopped: str = "") -> Explanation | None:
     """The pipeline stage: the explanation of the first divergence, None when there is none."""
     if index is None:
         return None
-    return explanation(expected, actual, index)
+    return explanation(expected, actual, index, stopped)

@@ -8,24 +8,28 @@ the model along the calls the program made, then compare).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import events
 from catalogue import ROOT, Program
 from compare import Verdict, compare
+from explain import program_rule
 from explain import stage as explain_stage
 from normalise import normalise
 from parse import Trace, TraceError, parse
+import rules
 from report import printable
 from run import FILE_SIZE_LIMIT, Options, Run, run_traced
 from submission import Implementation
 
 MESSAGE_LINES = 5
 LINE_WIDTH = 200          # characters kept of each line a program printed
-# What a grade covers: "default" what the trace, the returned addresses and the memory show;
-# "layout" also the block_meta header contents (what `size` holds, status values).
-PROFILES = ("default", "layout")
+STOPPED_ITSELF = "exited with 1"      # how a program ends after one of its own checks failed
+# What a grade covers (rules.py): "default" what the trace, the returned addresses and the
+# memory show; "layout" also the block_meta header contents (what `size` holds, status values).
+# The programs learn the profile from the environment variable PROFILE_ENV.
+PROFILES = rules.PROFILES
 
 
 @dataclass(frozen=True)
@@ -47,6 +51,7 @@ class Result:
     actual: list[events.Call] = field(default_factory=list)
     outcome: str = ""                 # how the run ended when that alone fails ("" for exit 0)
     stdout: str = ""                  # what the program printed
+    rule: int | None = None           # the contract rule (rules.py) the failure names
 
 
 def _tail(text: str, count: int = MESSAGE_LINES) -> str:
@@ -132,8 +137,10 @@ REFUSED = {"clone": "clone with CLONE_UNTRACED", "clone3": "clone3 (libc falls b
 
 def observe(program: Program, lib_dir: str, settings: Settings) -> Observation:
     """Runs the program (with its arguments) under the tracer, parses and normalises the trace."""
+    options = replace(settings.options,
+                      env=settings.options.env + ((rules.PROFILE_ENV, settings.profile),))
     run = run_traced(program.binary, Path(lib_dir), settings.tracer, settings.markers,
-                     settings.timeout, list(program.args), settings.options)
+                     settings.timeout, list(program.args), options)
     try:
         trace = parse(settings.tracer, run.trace)
     except TraceError as error:
@@ -157,12 +164,13 @@ def grade(program: Program, implementation: Implementation, settings: Settings,
                       stdout=run.stdout)
     wanted = expected_calls(program) if expected is None else expected
     verdict: Verdict = compare(wanted, actual)
-    explained = explain_stage(wanted, actual, verdict.first_divergence)
     outcome = outcome_of(run, seen.ending)
     if seen.tampered:                  # the library worked on the grade: say that first
         outcome = Outcome("; ".join(p for p in (seen.tampered, outcome.text) if p), True)
     elif not outcome.text and seen.unfinished:
         outcome = Outcome(seen.unfinished, True)
+    stopped = _tail(run.stderr, 1) if seen.ending == STOPPED_ITSELF else ""
+    explained = explain_stage(wanted, actual, verdict.first_divergence, stopped)
     problem = outcome.text
     if verdict.passed and not problem:
         return Result(program.name, program.points, True, actual=actual, stdout=run.stdout)
@@ -180,5 +188,7 @@ def grade(program: Program, implementation: Implementation, settings: Settings,
         details.append("program's stderr:\n" + _tail(run.stderr))
     if run.trace_truncated:
         details.append("(the trace was cut: the program made too many calls)")
-    return Result(program.name, program.points, False, reason, "\n".join(details),
+    rule = explained.rule if explained is not None and explained.rule is not None \
+        else program_rule(stopped)
+    return Result(program.name, program.points, False, reason, "\n".join(details), rule=rule,
                   outcome=problem, actual=actual, stdout=run.stdout)

@@ -1,4 +1,4 @@
-"""An executable model of the osmem contract (issue "The osmem kit, end to end", rules 1-20).
+"""An executable model of the osmem contract (the rules numbered in ``rules.py``).
 
 Written from the contract text only, independently of the C library in ``src/``: the refs are
 kept only when this model and the traced reference library agree, so the two derivations must
@@ -16,9 +16,11 @@ Design
   prediction compares equal to a normalised trace exactly when the rendered refs are equal.
 * Each contract rule is one small method named after it (``_preallocate``, ``_coalesce``,
   ``_best_fit``, ``_split``, ``_grow_last_free``, ``_append``, ``_grow_in_place`` ...). Every
-  decision appends a short human sentence to ``Model.reasons`` (tagged ``[rule N]``), which the
-  first-divergence explanations and the heap pictures reuse.
-* Blocks are named in reasons by their *payload* offset (``+0x20``), the value the trace shows
+  decision appends a :class:`Decision` record to ``Model.decisions``: the rule (numbered in
+  ``rules.py``), what was decided (an :class:`Action`), the block, break or mapping involved,
+  and the sentence a student reads. The first-divergence explanations select records by their
+  fields and print their sentences; nothing parses a sentence back.
+* Blocks are named in sentences by their *payload* offset (``+0x20``), the value the trace shows
   as a return value or a free/realloc argument. ``Block.offset`` is the header offset.
 * Syscalls go through four methods only (``_sys_brk_query``, ``_sys_brk``, ``_sys_mmap``,
   ``_sys_munmap``). Syscall failures are not modelled yet; when they are, those methods record
@@ -34,9 +36,11 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from enum import Enum
 from typing import Callable, Iterable
 
 import events
+import rules
 
 META = 32  # sizeof(struct block_meta); the user pointer is header + META
 ALIGNMENT = 8
@@ -49,7 +53,7 @@ FREE = "FREE"
 ALLOC = "ALLOC"
 STATUSES = (FREE, ALLOC)
 
-# How many blocks a reason lists before summarising the rest: reports must fit a terminal.
+# How many blocks a sentence lists before summarising the rest: reports must fit a terminal.
 REASON_LIST_LIMIT = 8
 
 
@@ -80,8 +84,73 @@ class Block:
         return self.offset + META + self.size
 
     def name(self) -> str:
-        """How reasons refer to the block: its payload offset, as seen in the trace."""
+        """How sentences refer to the block: its payload offset, as seen in the trace."""
         return f"+{self.payload:#x}"
+
+
+class Action(Enum):
+    """What a decision did; explanations select decisions by action, never by their wording."""
+
+    ZERO_SIZE = "zero size"                 # rule 7: NULL, no syscalls
+    CLASSIFY = "classify"                   # rules 5, 6: heap or mapped
+    MMAP = "mmap"                           # rule 4
+    MUNMAP = "munmap"                       # rule 4
+    PREALLOCATE = "preallocate"             # rule 2
+    COALESCE = "coalesce"                   # rule 8
+    BEST_FIT = "best fit"                   # rule 9: a block fits
+    NO_FIT = "no fit"                       # rule 9: none does
+    SPLIT = "split"                         # rule 10
+    NO_SPLIT = "no split"                   # rule 10
+    GROW_LAST_FREE = "grow last FREE"       # rule 11
+    APPEND = "append"                       # rule 12
+    FREE_NULL = "free NULL"                 # rule 13
+    ALREADY_FREE = "already FREE"           # rule 13
+    MARK_FREE = "mark FREE"                 # rule 13
+    REALLOC_NULL = "realloc NULL"           # rule 14
+    REALLOC_ZERO = "realloc to 0"           # rule 14
+    REALLOC_FREE = "realloc FREE"           # rule 14
+    REALLOC_MAPPED = "realloc mapped"       # rule 15
+    REALLOC_TO_MAPPED = "realloc to mapped"  # rule 16
+    SHRINK = "in place"                     # rule 17
+    ABSORB = "absorb"                       # rule 18: one FREE successor absorbed
+    ABSORB_ENOUGH = "absorb enough"         # rule 18: big enough, stop
+    ABSORB_SHORT = "absorb short"           # rule 18: still too small
+    BRK_GROW = "brk grow"                   # rule 19
+    MOVE = "move"                           # rule 20: cannot grow in place
+    MOVED = "moved"                         # rule 20: copied, old block FREE
+    OUT_OF_MEMORY = "out of memory"         # "Failures": NULL, nothing changes
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One decision of the model, as data: which rule, what it did, what it involved.
+
+    ``text`` is the whole sentence; ``premise`` is its first part, what the model saw before
+    deciding (an explanation replaces the decision with "expected ..."); ``block`` is the block
+    decided about (chosen, split, grown, freed, moved; before the change), ``created`` a block
+    the decision made (the FREE tail of a split), ``merged`` the blocks a coalescing merged
+    into ``block`` (their headers are gone), ``new_break`` the break a ``brk`` made by
+    this decision asks for, ``mapping`` the mapping number N involved.
+    """
+
+    rule: int | None                # None for "Failures" (not a numbered rule)
+    action: Action
+    text: str
+    premise: str = ""
+    block: Block | None = None
+    created: Block | None = None
+    merged: tuple[Block, ...] = ()
+    need: int | None = None         # the aligned request a search was for
+    new_break: int | None = None
+    mapping: int | None = None
+
+    @property
+    def situation(self) -> str:
+        return self.premise or self.text
+
+    def tagged(self) -> str:
+        """The sentence with its rule: ``... [rule 9]``."""
+        return f"{self.text} [{f'rule {self.rule}' if self.rule is not None else 'Failures'}]"
 
 
 def align8(n: int) -> int:
@@ -162,7 +231,7 @@ class Model:
         if page_size <= 0:
             raise ValueError(f"page size must be positive, not {page_size}")
         self.page_size = page_size
-        self.reasons: list[str] = []
+        self.decisions: list[Decision] = []
         self._state = _State()
         self._syscalls: list[str] = []
         self._handlers: dict[str, tuple[int, Callable[..., str | None]]] = {
@@ -175,7 +244,7 @@ class Model:
     # ---- public API ---------------------------------------------------------------------
 
     def step(self, func: str, args: tuple[str, ...]) -> events.Call:
-        """Predict one top-level call; ``self.reasons`` then explains the decisions."""
+        """Predict one top-level call; ``self.decisions`` then holds the decisions it took."""
         if func not in self._handlers:
             raise ModelError(f"unknown function {func!r}; expected one of {events.FUNCTIONS}")
         arity, handler = self._handlers[func]
@@ -183,14 +252,15 @@ class Model:
             raise ModelError(f"{func} takes {arity} argument(s), got {len(args)}: {args!r}")
         saved = self._state.copy()
         self._syscalls = []
-        self.reasons = []
+        self.decisions = []
         try:
             ret = handler(*args)
         except _OutOfMemory as failure:
             # "Failures": NULL with ENOMEM, every block and the heap exactly as before. The
             # syscall lines already recorded (a failed brk/mmap) stay in the trace.
             self._state = saved
-            self.reasons.append(f"{failure}: return NULL (ENOMEM), nothing changes [Failures]")
+            self.decisions.append(Decision(None, Action.OUT_OF_MEMORY,
+                                           f"{failure}: return NULL (ENOMEM), nothing changes"))
             ret = None if func in events.VOID_FUNCTIONS else events.NULL
         except ModelError:
             self._state = saved
@@ -223,7 +293,8 @@ class Model:
     def _os_calloc(self, nmemb_text: str, size_text: str) -> str:
         nmemb, size = parse_size(nmemb_text), parse_size(size_text)
         if nmemb == 0 or size == 0:
-            self._reason(f"os_calloc({nmemb}, {size}): zero size returns NULL, no syscalls", 7)
+            self._decide(7, Action.ZERO_SIZE,
+                         f"os_calloc({nmemb}, {size}): zero size returns NULL, no syscalls")
             return events.NULL
         total = nmemb * size
         if total > SIZE_MAX:
@@ -242,10 +313,10 @@ class Model:
         ptr, size = parse_pointer(ptr_text), parse_size(size_text)
         # Rule 14, in its order: NULL, then size 0, then a FREE block.
         if ptr.is_null:
-            self._reason(f"realloc of NULL is os_malloc({size})", 14)
+            self._decide(14, Action.REALLOC_NULL, f"realloc of NULL is os_malloc({size})")
             return self._malloc(size, "os_realloc")
         if size == 0:
-            self._reason("realloc to size 0 is os_free(ptr), returns NULL", 14)
+            self._decide(14, Action.REALLOC_ZERO, "realloc to size 0 is os_free(ptr), returns NULL")
             self._free(ptr, ptr_text)
             return events.NULL
         if ptr.mapping is not None:
@@ -253,8 +324,8 @@ class Model:
         index = self._heap_index_of(ptr, ptr_text)
         block = self._state.blocks[index]
         if block.status == FREE:
-            self._reason(f"realloc of FREE block {block.name()}: return NULL, nothing else "
-                         f"happens", 14)
+            self._decide(14, Action.REALLOC_FREE, f"realloc of FREE block {block.name()}: return "
+                         f"NULL, nothing else happens", block=block)
             return events.NULL
         return self._realloc_heap(block, size)
 
@@ -262,7 +333,7 @@ class Model:
 
     def _malloc(self, size: int, func: str) -> str:
         if size == 0:
-            self._reason(f"{func}(0) returns NULL, no syscalls", 7)
+            self._decide(7, Action.ZERO_SIZE, f"{func}(0) returns NULL, no syscalls")
             return events.NULL
         need = self._need(size)
         if self._malloc_is_mapped(size, need):
@@ -281,14 +352,15 @@ class Model:
         mapped = META + need >= MMAP_THRESHOLD
         where = (f"mapped ({META} + {need} >= {MMAP_THRESHOLD})" if mapped
                  else f"heap ({META} + {need} < {MMAP_THRESHOLD})")
-        self._reason(f"need ALIGN8({size}) = {need}: {where}", 5)
+        self._decide(5, Action.CLASSIFY, f"need ALIGN8({size}) = {need}: {where}")
         return mapped
 
     def _calloc_is_mapped(self, nmemb: int, size: int, need: int) -> bool:
         mapped = META + need >= self.page_size
         where = (f"mapped ({META} + {need} >= page size {self.page_size})" if mapped
                  else f"heap ({META} + {need} < page size {self.page_size})")
-        self._reason(f"total {nmemb} * {size} = {nmemb * size}, need {need}: {where}", 6)
+        self._decide(6, Action.CLASSIFY,
+                     f"total {nmemb} * {size} = {nmemb * size}, need {need}: {where}")
         return mapped
 
     # ---- mapped blocks (rules 4, 13, 15) ------------------------------------------------
@@ -297,20 +369,22 @@ class Model:
         """Rule 4: a new mapping of exactly META + need bytes; returns its number N."""
         index = self._sys_mmap(META + need)
         self._state.mappings[index] = need
-        self._reason(f"mmap {META} + {need} = {META + need} bytes (not page-rounded): "
-                     f"<mapped-addr{index}>", 4)
+        self._decide(4, Action.MMAP, f"mmap {META} + {need} = {META + need} bytes (not "
+                     f"page-rounded): <mapped-addr{index}>", mapping=index)
         return index
 
     def _unmap(self, index: int) -> None:
         need = self._state.mappings.pop(index)
         self._sys_munmap(index, META + need)
-        self._reason(f"munmap <mapped-addr{index}> with the same length {META} + {need}", 4)
+        self._decide(4, Action.MUNMAP, f"munmap <mapped-addr{index}> with the same length "
+                     f"{META} + {need}", mapping=index)
 
     def _realloc_mapped(self, index: int, size: int) -> str:
         """Rule 15: always a new allocation (even same size), then munmap the old mapping."""
         old = self._state.mappings[index]
-        self._reason(f"mapped block <mapped-addr{index}> (size {old}): allocate anew, copy "
-                     f"min({old}, {size}) bytes, then munmap it (munmap comes last)", 15)
+        self._decide(15, Action.REALLOC_MAPPED, f"mapped block <mapped-addr{index}> (size {old}) "
+                     f"always moves: allocate anew, copy min({old}, {size}) bytes, then munmap "
+                     f"it (munmap comes last)", mapping=index)
         ret = self._malloc(size, "os_realloc")
         self._unmap(index)
         return ret
@@ -319,7 +393,7 @@ class Model:
 
     def _free(self, ptr: _Pointer, text: str) -> None:
         if ptr.is_null:
-            self._reason("free(NULL): nothing", 13)
+            self._decide(13, Action.FREE_NULL, "free(NULL): nothing")
             return
         if ptr.mapping is not None:
             self._unmap(self._mapping_of(ptr, text))
@@ -327,10 +401,12 @@ class Model:
         index = self._heap_index_of(ptr, text)
         block = self._state.blocks[index]
         if block.status == FREE:
-            self._reason(f"block {block.name()} is already FREE: nothing", 13)
+            self._decide(13, Action.ALREADY_FREE, f"block {block.name()} is already FREE: nothing",
+                         block=block)
             return
         self._state.blocks[index] = replace(block, status=FREE)
-        self._reason(f"mark {block.name()} (size {block.size}) FREE; no syscall, no merging", 13)
+        self._decide(13, Action.MARK_FREE, f"mark {block.name()} (size {block.size}) FREE; no "
+                     f"syscall, no merging", block=block)
 
     # ---- heap allocation (rules 2, 8-12) ------------------------------------------------
 
@@ -357,8 +433,9 @@ class Model:
         block = Block(0, PREALLOCATION - META, FREE)
         self._state.blocks = [block]
         self._state.heap_ready = True
-        self._reason(f"first heap use: brk(0), then brk({events.heap_addr(PREALLOCATION)}); "
-                     f"one FREE block {block.name()} (size {block.size})", 2)
+        self._decide(2, Action.PREALLOCATE, f"first heap use: brk(0), then "
+                     f"brk({events.heap_addr(PREALLOCATION)}); one FREE block {block.name()} "
+                     f"(size {block.size})", block=block, new_break=PREALLOCATION)
 
     def _coalesce(self) -> None:
         """Rule 8: merge every maximal run of adjacent FREE blocks into its first block."""
@@ -369,8 +446,9 @@ class Model:
             if len(run) > 1:
                 size = sum(b.size for b in run) + META * (len(run) - 1)
                 merged.append(replace(run[0], size=size))
-                self._reason(f"coalesce {_block_list(run)} into {run[0].name()} "
-                             f"(size {size})", 8)
+                self._decide(8, Action.COALESCE, f"coalesce {_block_list(run)} into "
+                             f"{run[0].name()} (size {size})", block=run[0],
+                             merged=tuple(run[1:]))
             elif run:
                 merged.append(run[0])
             run.clear()
@@ -392,15 +470,18 @@ class Model:
         if not fits:
             listed = f"free blocks after coalescing are {_block_list(free)}" if free \
                 else "there are no free blocks"
-            self._reason(f"best fit for need {need}: {listed}; none fits", 9)
+            self._decide(9, Action.NO_FIT, f"best fit for need {need}: {listed}; none fits",
+                         need=need)
             return None
         # min() keeps the first of equal keys, and fits is in address order: lowest address.
         index, chosen = min(fits, key=lambda item: item[1].size)
         ties = sum(1 for _, b in fits if b.size == chosen.size)
         tie_note = (f" (lowest address of {ties} blocks of size {chosen.size})"
                     if ties > 1 else "")
-        self._reason(f"best fit for need {need}: free blocks after coalescing are "
-                     f"{_block_list(free, keep=chosen)}; chose {chosen.name()}{tie_note}", 9)
+        premise = (f"best fit for need {need}: free blocks after coalescing are "
+                   f"{_block_list(free, keep=chosen)}")
+        self._decide(9, Action.BEST_FIT, f"{premise}; chose {chosen.name()}{tie_note}",
+                     premise=premise, block=chosen, need=need)
         return index
 
     def _split(self, index: int, need: int) -> None:
@@ -408,14 +489,16 @@ class Model:
         block = self._state.blocks[index]
         remainder = block.size - need
         if remainder < MIN_SPLIT_REMAINDER:
-            self._reason(f"split: remainder {remainder} < {MIN_SPLIT_REMAINDER}, so no split "
-                         f"({block.name()} keeps size {block.size})", 10)
+            self._decide(10, Action.NO_SPLIT, f"split: remainder {remainder} < "
+                         f"{MIN_SPLIT_REMAINDER}, so no split ({block.name()} keeps size "
+                         f"{block.size})", block=block)
             return
         tail = Block(block.offset + META + need, remainder - META, FREE)
         self._state.blocks[index] = replace(block, size=need)
         self._state.blocks.insert(index + 1, tail)
-        self._reason(f"split: remainder {remainder} >= {MIN_SPLIT_REMAINDER}: {block.name()} "
-                     f"keeps size {need}, new FREE block {tail.name()} (size {tail.size})", 10)
+        self._decide(10, Action.SPLIT, f"split: remainder {remainder} >= {MIN_SPLIT_REMAINDER}: "
+                     f"{block.name()} keeps size {need}, new FREE block {tail.name()} (size "
+                     f"{tail.size})", block=block, created=tail)
 
     def _grow_last_free(self, need: int) -> int:
         """Rule 11: no fit and the last block is FREE: brk it to exactly ``need``."""
@@ -423,8 +506,10 @@ class Model:
         grown = Block(last.offset, need, ALLOC)
         self._sys_brk(grown.end)
         self._state.blocks[-1] = grown
-        self._reason(f"no fit; last heap block {last.name()} is FREE: grow it with brk to "
-                     f"{events.heap_addr(grown.end)}", 11)
+        premise = f"no fit; last heap block {last.name()} is FREE"
+        self._decide(11, Action.GROW_LAST_FREE, f"{premise}: grow it with brk to "
+                     f"{events.heap_addr(grown.end)}", premise=premise, block=last,
+                     new_break=grown.end)
         return grown.payload
 
     def _append(self, need: int) -> int:
@@ -433,8 +518,10 @@ class Model:
         block = Block(last.end, need, ALLOC)
         self._sys_brk(block.end)
         self._state.blocks.append(block)
-        self._reason(f"no fit; last heap block {last.name()} is ALLOC: append {block.name()} "
-                     f"(size {need}) with brk to {events.heap_addr(block.end)}", 12)
+        premise = (f"no fit; last heap block {last.name()} is ALLOC: append {block.name()} "
+                   f"(size {need})")
+        self._decide(12, Action.APPEND, f"{premise} with brk to {events.heap_addr(block.end)}",
+                     premise=premise, block=block, new_break=block.end)
         return block.payload
 
     # ---- os_realloc of a heap block (rules 16-20) ---------------------------------------
@@ -455,16 +542,17 @@ class Model:
 
     def _realloc_heap_to_mapped(self, block: Block, need: int, size: int) -> str:
         """Rule 16: new mapping, copy, mark the old block FREE; no grow in place first."""
-        self._reason(f"heap block {block.name()} to a mapped size: new mapping, copy "
-                     f"min({block.size}, {size}) bytes, mark {block.name()} FREE "
-                     f"(no grow in place)", 16)
+        self._decide(16, Action.REALLOC_TO_MAPPED, f"heap block {block.name()} to a mapped size: "
+                     f"new mapping, copy min({block.size}, {size}) bytes, mark {block.name()} "
+                     f"FREE (no grow in place)", block=block)
         index = self._map(need)
         self._mark_free(block)
         return events.mapped_addr(index, META)
 
     def _shrink_in_place(self, block: Block, need: int) -> str:
         """Rule 17: need fits the block: split in place; the tail is not merged onward."""
-        self._reason(f"need {need} <= size {block.size} of {block.name()}: keep it in place", 17)
+        self._decide(17, Action.SHRINK, f"need {need} <= size {block.size} of {block.name()}: "
+                     f"keep it in place", block=block)
         self._split(self._index_at(block.offset), need)
         return events.heap_addr(block.payload)
 
@@ -476,14 +564,18 @@ class Model:
             absorbed = blocks.pop(index + 1)
             block = replace(block, size=block.size + META + absorbed.size)
             blocks[index] = block
-            self._reason(f"grow in place: absorb FREE {absorbed.name()} (size {absorbed.size})"
-                         f"; {block.name()} now size {block.size}", 18)
+            self._decide(18, Action.ABSORB, f"grow in place: absorb FREE {absorbed.name()} "
+                         f"(size {absorbed.size}); {block.name()} now size {block.size}",
+                         block=absorbed)
         if block.size < need:
             nxt = "no next block" if index + 1 == len(blocks) \
                 else f"next block {blocks[index + 1].name()} is ALLOC"
-            self._reason(f"grow in place: size {block.size} < need {need} and {nxt}", 18)
+            self._decide(18, Action.ABSORB_SHORT,
+                         f"grow in place: size {block.size} < need {need} and {nxt}", block=block)
             return False
-        self._reason(f"grow in place: size {block.size} >= need {need}, stop absorbing", 18)
+        self._decide(18, Action.ABSORB_ENOUGH,
+                     f"grow in place: size {block.size} >= need {need}, stop absorbing",
+                     block=block)
         self._split(index, need)
         return True
 
@@ -492,18 +584,21 @@ class Model:
         grown = replace(block, size=need)
         self._sys_brk(grown.end)
         self._state.blocks[-1] = grown
-        self._reason(f"{block.name()} (size {block.size}) is the last heap block: grow it with "
-                     f"brk to {events.heap_addr(grown.end)}", 19)
+        premise = f"{block.name()} (size {block.size}) is the last heap block"
+        self._decide(19, Action.BRK_GROW, f"{premise}: grow it with brk to "
+                     f"{events.heap_addr(grown.end)}", premise=premise, block=block,
+                     new_break=grown.end)
         return events.heap_addr(grown.payload)
 
     def _move(self, block: Block, need: int, size: int) -> str:
         """Rule 20: allocate elsewhere while the old block is still ALLOC, then free it."""
-        self._reason(f"{block.name()} (size {block.size}) cannot grow in place: move it "
-                     f"(allocate while it is still ALLOC)", 20)
+        self._decide(20, Action.MOVE, f"{block.name()} (size {block.size}) cannot grow in place: "
+                     f"move it (allocate while it is still ALLOC)", block=block)
         payload = self._heap_alloc(need)
         self._mark_free(block)
-        self._reason(f"copy min({block.size}, {size}) bytes, then mark old {block.name()} FREE",
-                     20)
+        self._decide(20, Action.MOVED,
+                     f"copy min({block.size}, {size}) bytes, then mark old {block.name()} FREE",
+                     block=block)
         return events.heap_addr(payload)
 
     # ---- helpers ------------------------------------------------------------------------
@@ -536,8 +631,9 @@ class Model:
                              f"{ptr.mapping} (that is <mapped-addr{ptr.mapping}> + 0x20)")
         return ptr.mapping
 
-    def _reason(self, text: str, rule: int) -> None:
-        self.reasons.append(f"{text} [rule {rule}]")
+    def _decide(self, rule: int, action: Action, text: str, **involved: object) -> None:
+        assert rule in rules.BY_NUMBER, f"model bug: rule {rule} is not in rules.py"
+        self.decisions.append(Decision(rule, action, text, **involved))  # type: ignore[arg-type]
 
     # ---- syscalls: the one place where failures will be injected ------------------------
 

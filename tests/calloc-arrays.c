@@ -20,6 +20,7 @@ int main(void)
 {
 	size_t i;
 
+	start_from_known_heap();
 	for (i = 0; i < N; i++)
 		T_calloc((int)i, shapes[i][0], shapes[i][1]);
 	for (i = 0; i < N; i += 2)

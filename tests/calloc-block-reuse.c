@@ -13,6 +13,7 @@
 
 int main(void)
 {
+	start_from_known_heap();
 	T_calloc(0, 8, 125);
 	T_calloc(1, 8, 8);
 	T_calloc(2, 7, 72);

@@ -17,6 +17,7 @@ int main(void)
 {
 	int i;
 
+	start_from_known_heap();
 	for (i = 0; i < N; i++)
 		T_calloc(i, 1, 8);
 	expect_at(N - 1, B(N - 1));

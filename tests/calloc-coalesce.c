@@ -17,6 +17,7 @@ int main(void)
 {
 	int i;
 
+	start_from_known_heap();
 	for (i = 0; i < 8; i++)
 		T_calloc(i, 125, 8);
 	T_calloc(8, 1, 8);

@@ -15,6 +15,7 @@ int main(void)
 {
 	int i;
 
+	start_from_known_heap();
 	for (i = 0; i < 32; i++)
 		T_calloc(i, 1, 4056);
 	expect_free_at(T, 224);

@@ -11,6 +11,7 @@
 
 int main(void)
 {
+	start_from_known_heap();
 	T_calloc(0, 2, 1000);
 	T_calloc(1, 1, 8);
 	T_calloc(2, 4, 1000);

@@ -13,6 +13,7 @@ int main(void)
 {
 	int i;
 
+	start_from_known_heap();
 	for (i = 0; i < 32; i++)
 		T_calloc(i, 4056, 1);
 	expect_free_at(T, 224);

@@ -11,6 +11,7 @@
 
 int main(void)
 {
+	start_from_known_heap();
 	T_calloc(0, 3, 1000);
 	T_calloc(1, 1, 8);
 	T_calloc(2, 1, 1000);

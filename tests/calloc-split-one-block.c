@@ -12,6 +12,7 @@
 
 int main(void)
 {
+	start_from_known_heap();
 	T_calloc(0, 1, 4000);
 	T_calloc(1, 1, 8);
 	expect_at(1, 0x20 + 4032);

@@ -12,15 +12,14 @@
 static void free_again(void *p, size_t size)
 {
 	os_free(p);
-	if (hdr(p)->status != STATUS_FREE || hdr(p)->size != size)
-		die("a second os_free changed the block: header says %s, size %zu; expected "
-		    "STATUS_FREE, size %zu", status_name(hdr(p)->status), hdr(p)->size, size);
+	expect_free_block("a second os_free", p, size);
 }
 
 int main(void)
 {
 	void *p0, *p1;
 
+	start_from_known_heap();
 	T_malloc(0, 1000);
 	T_malloc(1, 1000);
 	T_malloc(2, 1000);

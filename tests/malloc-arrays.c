@@ -18,6 +18,7 @@ int main(void)
 {
 	size_t i;
 
+	start_from_known_heap();
 	for (i = 0; i < N; i++)
 		T_malloc((int)i, sizes[i]);
 	for (i = 0; i < N; i += 2)

@@ -13,6 +13,7 @@ int main(void)
 {
 	int i;
 
+	start_from_known_heap();
 	/* blocks 0..125 tile 130032 bytes; 126 takes the FREE tail of 1008 whole (remainder 8);
 	 * 127..139 are appended: the heap ends at 131072 + 13 * 1032 = 144488 */
 	for (i = 0; i < N; i++)

@@ -12,10 +12,45 @@
 
 #define A(i) (0x20 + (long)(i) * 1032)
 
+/*
+ * Every FREE run is merged before a search, not only the chosen one, seen in the trace
+ * (rule 8): x(1000) @0x20 | b1, b2 (1000 each) @0x428, @0x830 | guard | a1, a2 (496 each) @0xc60,
+ * @0xe70 | guard. Both runs are freed; os_malloc(1000) takes the a run (1024: remainder 24, no
+ * split) and merges the b run too (2032). os_realloc(x, 2000) absorbs the merged b run (3064)
+ * and splits: x keeps 2000 and a FREE 1032 follows, which os_malloc(1000) gets at 0x810. Had
+ * the b run stayed two blocks, x would absorb only b1 (2032: no split) and os_malloc(1000)
+ * would get b2 at 0x830. Everything is freed again: back to the known heap state.
+ */
+static void every_run_is_merged(void)
+{
+	T_malloc(100, 1000);
+	T_malloc(101, 1000);
+	T_malloc(102, 1000);
+	T_malloc(103, 8);
+	T_malloc(104, 496);
+	T_malloc(105, 496);
+	T_malloc(106, 8);
+	expect_at(104, 0xc60);
+	T_free(104);
+	T_free(105);
+	T_free(101);
+	T_free(102);
+	T_malloc(107, 1000);
+	expect_at(107, 0xc60);
+	T_realloc(100, 2000);
+	T_malloc(108, 1000);
+	expect_at(108, 0x810);
+	for (int i = 100; i <= 108; i++)
+		if (slot_of(i)->kind != K_NONE)
+			T_free(i);
+}
+
 int main(void)
 {
 	int i;
 
+	start_from_known_heap();
+	every_run_is_merged();
 	for (i = 0; i < 8; i++)
 		T_malloc(i, 1000);
 	T_malloc(8, 8);

@@ -10,7 +10,8 @@
 
 int main(void)
 {
-	T_malloc(0, 100000);   /* prealloc; the FREE tail left is 131040 - 100032 = 31008 */
+	start_from_known_heap();
+	T_malloc(0, 100000);   /* the known heap's FREE block; the FREE tail left is 131040 - 100032 = 31008 */
 	T_malloc(8, 200000);     /* a mapping: not a heap block, never the last one */
 	expect_free_at(0x20 + 100032, 31008);
 	T_malloc(1, 40000);    /* no fit: the FREE tail grows by 8992 */

@@ -11,6 +11,7 @@
 
 int main(void)
 {
+	start_from_known_heap();
 	T_malloc(0, 1000);
 	T_malloc(1, 8);
 	T_malloc(2, 1000);

@@ -10,6 +10,7 @@
 
 int main(void)
 {
+	start_from_known_heap();
 	T_malloc(0, 2000);
 	T_malloc(1, 8);
 	T_malloc(2, 4000);

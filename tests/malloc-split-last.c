@@ -11,6 +11,7 @@
 
 int main(void)
 {
+	start_from_known_heap();
 	T_malloc(0, 60000);
 	T_malloc(1, 8);
 	expect_at(1, 0xeaa0);

@@ -12,6 +12,7 @@
 
 int main(void)
 {
+	start_from_known_heap();
 	T_malloc(0, 10000);
 	T_malloc(1, 8);
 	expect_at(1, 0x20 + 10032);

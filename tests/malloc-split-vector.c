@@ -16,6 +16,7 @@ int main(void)
 {
 	int k;
 
+	start_from_known_heap();
 	for (k = 0; k < N; k++)
 		T_malloc(k, 1000);
 	for (k = 0; k < N; k++)

@@ -11,6 +11,7 @@
 
 int main(void)
 {
+	start_from_known_heap();
 	T_malloc(0, 131032);          /* heap: the preallocated block, whole (remainder 8) */
 	expect_at(0, 0x20);
 	expect_size(0, 131040);

@@ -16,10 +16,37 @@
 #define A(i) (0x20 + (long)(i) * 1032)
 #define T 0x2088L
 
+/*
+ * Absorb only what is needed, seen in the trace (rule 18): x @0x20 | FREE 1000 @0x428 | FREE
+ * 1000 @0x830 | guard. os_realloc(x, 2000) absorbs the first FREE block (2032: remainder 32,
+ * no split) and stops, so the next os_malloc(1000) gets the second one, at 0x830. Absorbing
+ * the whole FREE run (or a run that os_free or a coalescing os_realloc merged) splits at 2000
+ * instead, and that os_malloc(1000) returns 0x810. Everything is freed again afterwards: the
+ * next search merges it back into the known heap state.
+ */
+static void absorb_only_what_is_needed(void)
+{
+	T_malloc(100, 1000);
+	T_malloc(101, 1000);
+	T_malloc(102, 1000);
+	T_malloc(103, 8);
+	T_free(101);
+	T_free(102);
+	T_realloc(100, 2000);
+	expect_at(100, 0x20);
+	T_malloc(104, 1000);
+	expect_at(104, 0x830);
+	T_free(100);
+	T_free(103);
+	T_free(104);
+}
+
 int main(void)
 {
 	int i;
 
+	start_from_known_heap();
+	absorb_only_what_is_needed();
 	for (i = 0; i < 8; i++)
 		T_realloc(i, 1000);
 	T_realloc(8, 8);

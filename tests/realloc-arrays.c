@@ -19,6 +19,7 @@ int main(void)
 {
 	size_t i;
 
+	start_from_known_heap();
 	for (i = 0; i < N; i++)
 		T_realloc((int)i, sizes[i]);
 	for (i = 0; i < N; i++)                 /* another size from the same list */

@@ -15,6 +15,7 @@
 
 int main(void)
 {
+	start_from_known_heap();
 	T_realloc(0, 1000);
 	T_realloc(1, 64);
 	T_realloc(2, 504);

@@ -18,6 +18,7 @@ int main(void)
 {
 	int i;
 
+	start_from_known_heap();
 	for (i = 0; i < N; i++)
 		T_realloc(i, 1000);
 	expect_free_at(V(N), 27840);

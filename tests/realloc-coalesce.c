@@ -17,6 +17,7 @@ int main(void)
 {
 	int i;
 
+	start_from_known_heap();
 	for (i = 0; i < 8; i++)
 		T_realloc(i, 1000);
 	T_realloc(8, 8);

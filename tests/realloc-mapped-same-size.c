@@ -9,6 +9,7 @@
 
 int main(void)
 {
+	start_from_known_heap();
 	T_malloc(0, 200000);
 	T_realloc(0, 200000);         /* mmap(200032), copy, munmap(old, 200032) */
 	T_realloc(0, 200000);

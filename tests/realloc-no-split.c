@@ -10,8 +10,28 @@
  */
 #include "common.h"
 
+/*
+ * A shrink splits in place, seen in the trace (rule 17): x(1000) @0x20 | guard @0x428.
+ * os_realloc(x, 500) keeps 504 and splits off a FREE 464 @0x238, which os_malloc(400) gets
+ * (remainder 64: split again). Had x been kept whole, there would be no FREE block before the
+ * guard and os_malloc(400) would land after it. Everything is freed again afterwards.
+ */
+static void shrink_splits(void)
+{
+	T_malloc(100, 1000);
+	T_malloc(101, 8);
+	T_realloc(100, 500);
+	T_malloc(102, 400);
+	expect_at(102, 0x238);
+	T_free(100);
+	T_free(101);
+	T_free(102);
+}
+
 int main(void)
 {
+	start_from_known_heap();
+	shrink_splits();
 	T_realloc(0, 1000);
 	T_realloc(1, 8);
 	T_realloc(2, 1000);

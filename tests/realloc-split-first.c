@@ -11,6 +11,7 @@
 
 int main(void)
 {
+	start_from_known_heap();
 	T_realloc(0, 4000);
 	T_realloc(1, 100);
 	expect_at(1, 0xfe0);

@@ -12,6 +12,7 @@
 
 int main(void)
 {
+	start_from_known_heap();
 	T_realloc(0, 100000);
 	T_realloc(1, 31008);     /* the whole FREE tail, exact: the heap is full */
 	expect_at(1, X);

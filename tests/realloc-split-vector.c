@@ -18,6 +18,7 @@ int main(void)
 {
 	int k;
 
+	start_from_known_heap();
 	for (k = 0; k < N; k++)
 		T_realloc(k, 1000);
 	for (k = 0; k < N; k++)

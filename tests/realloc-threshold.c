@@ -11,6 +11,7 @@
 
 int main(void)
 {
+	start_from_known_heap();
 	T_realloc(0, 131033);         /* os_realloc(NULL, 131033): mapped */
 	T_realloc(1, 131032);         /* heap: the preallocated block, whole */
 	expect_at(1, 0x20);

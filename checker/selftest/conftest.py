@@ -31,15 +31,17 @@ def reference() -> Implementation:
 
 @pytest.fixture(scope="session")
 def grade_all(tmp_path_factory: pytest.TempPathFactory) -> Grader:
-    """grade_all(osmem_path, tracer="strace") -> {program: Result} over every graded program."""
+    """grade_all(osmem_path, tracer="strace", profile="default") -> {program: Result} over every
+    graded program (or the ``programs`` given)."""
 
     def run(osmem: Path, tracer: str = "strace", timeout: float = 30.0,
-            programs: list[catalogue.Program] | None = None) -> dict[str, Result]:
+            programs: list[catalogue.Program] | None = None,
+            profile: str = "default") -> dict[str, Result]:
         implementation = prepare(osmem, tmp_path_factory.mktemp("impl"))
         chosen = programs or catalogue.graded_programs()
+        settings = settings_for(tracer, timeout, profile)
         with ThreadPoolExecutor(max_workers=4) as pool:
-            results = pool.map(lambda p: grade(p, implementation, settings_for(tracer, timeout)),
-                               chosen)
+            results = pool.map(lambda p: grade(p, implementation, settings), chosen)
         return {r.program: r for r in results}
 
     return run

@@ -15,8 +15,8 @@ SUBMISSIONS = ROOT / "checker" / "selftest" / "submissions"
 BROKEN = ROOT / "checker" / "selftest" / "broken"
 
 
-def settings_for(tracer: str, timeout: float = 30.0) -> Settings:
-    return Settings(tracer, MARKERS_LIB, timeout)
+def settings_for(tracer: str, timeout: float = 30.0, profile: str = "default") -> Settings:
+    return Settings(tracer, MARKERS_LIB, timeout, profile=profile)
 
 
 def build_patched(patch: Path, workdir: Path) -> Path:

@@ -131,17 +131,17 @@ def test_missing_brk_grow_names_the_last_free_block_and_the_break() -> None:
     actual = with_call(GROW, 1, syscalls=())
     result = explanation(GROW, actual, 1)
     assert why_line(result.text) == (
-        "no fit; last heap block +0x186e0 is FREE: expected brk to HeapStart + 0x24a30; "
+        "no fit; last heap block +0x186e0 is FREE; expected brk to HeapStart + 0x24a30; "
         "you made no such syscall")
     assert result.rule == 11
     assert result.reason == ("call #2 os_malloc(50000), grow last FREE: "
-                             "missing syscall brk(HeapStart + 0x24a30) = HeapStart + 0x24a30")
+                             "missing syscall brk(HeapStart + 0x24a30)")
 
 
 def test_page_rounded_brk_is_a_wrong_syscall() -> None:
     actual = with_call(GROW, 1, syscalls=("brk(HeapStart + 0x25000) = HeapStart + 0x25000",))
     assert why_line(explain(GROW, actual, 1)) == (
-        "no fit; last heap block +0x186e0 is FREE: expected brk to HeapStart + 0x24a30; "
+        "no fit; last heap block +0x186e0 is FREE; expected brk to HeapStart + 0x24a30; "
         "you made brk(HeapStart + 0x25000) = HeapStart + 0x25000")
 
 
@@ -159,7 +159,7 @@ def test_munmap_before_the_new_allocation() -> None:
         f"you made {MUNMAP_1} first")
     assert result.rule == 15
     assert result.reason.startswith(
-        "call #2 os_realloc(<mapped-addr1> + 0x20, 300000), mapped realloc: "
+        "call #2 os_realloc(<mapped-addr1> + 0x20, 300000), mapped block always moves: "
         "syscall 1 is munmap(")
 
 
@@ -171,7 +171,11 @@ def test_a_syscall_outside_the_contract_is_rule_1() -> None:
     result = explanation(REMAP, actual, 1)
     assert result.rule == 1
     row = table([Row("realloc-mmap-to-heap", 1, False, result.reason)], "title")
-    assert "syscalls: syscall 1 is mremap(<mapped-addr1>" in row, "the table shows the culprit"
+    assert result.reason == ("call #2 os_realloc(<mapped-addr1> + 0x20, 300000), syscalls: "
+                             "syscall 1 is mremap(<mapped-addr1>, 200032, 300032, 1), "
+                             "expected mmap(0, 300032, ...)")
+    assert row.splitlines()[2].endswith("200032, 300032, 1), expected mmap(0, 300032, ...)"), \
+        "the table keeps what was made and what was expected"
     assert why_line(result.text).startswith("inside os_* only brk, mmap and munmap are made; "
                                             "you made mremap(<mapped-addr1>, 200032")
 
@@ -238,21 +242,29 @@ def test_every_call_can_be_explained(index: int) -> None:
 # ---- wired into grade.py -------------------------------------------------------------------
 
 def test_a_graded_failure_starts_with_the_explanation(tmp_path: Path) -> None:
-    """A real broken allocator (no coalescing) on malloc-coalesce: details start with it."""
+    """A real broken allocator (no coalescing) on calloc-coalesce: details start with the
+    program's own reason, then the explanation naming the missing merge."""
     library = build_patched(BROKEN / "no-coalesce.patch", tmp_path)
     implementation = prepare(library, tmp_path / "impl")
-    result = grade(catalogue.program("malloc-coalesce"), implementation, settings_for("strace"))
+    result = grade(catalogue.program("calloc-coalesce"), implementation, settings_for("strace"))
     assert not result.passed
     lines = result.details.splitlines()
-    assert lines[0] == "first difference: call #12 os_malloc(2000), rule 9 (best fit)"
+    # The program stopped itself after its own check: its reason comes first.
+    assert lines[:2] == [
+        "the program stopped itself: calloc-coalesce.c: slot 10: payload at HeapStart + 0x2088, "
+        "expected", "    HeapStart + 0x428"]
+    assert lines[2] == "first difference: call #14 os_calloc(2, 1000), rule 8 (coalesce)"
     assert why_line(result.details) == (
         "best fit for need 2000: free blocks after coalescing are +0x428 (size 2032), +0x2088 "
         "(size 122744); expected +0x428; you returned +0x2088, a block that is FREE "
-        "(size 122744)")
+        "(size 122744), as if the FREE run had not been merged: the model decided coalesce "
+        "+0x428 (size 1000), +0x830 (size 1000) into +0x428 (size 2032)")
+    assert result.rule == 8
     # The one-line reason names the rule first, then how the program's own check stopped it.
-    assert result.reason.startswith(
-        "call #12 os_malloc(2000), best fit: expected = HeapStart + 0x428, got = HeapStart + "
-        "0x2088; program exited with 1: malloc-coalesce.c: slot 10")
+    assert result.reason == (
+        "call #14 os_calloc(2, 1000), coalesce: expected = HeapStart + 0x428, got = HeapStart + "
+        "0x2088; program exited with 1: calloc-coalesce.c: slot 10: payload at HeapStart + "
+        "0x2088, expected HeapStart + 0x428")
     assert result.reason in lines
 
 
@@ -273,3 +285,43 @@ def test_free_before_move_is_rule_20() -> None:
         "+0x48 (size 8) cannot grow in place: move it (allocate while it is still ALLOC); "
         "expected +0x98; you returned +0x20, which fits only once the old block +0x48 is FREE "
         "and merged with it: the new block must be allocated before the old one is freed")
+
+
+# ---- a mapped block always moves (rule 15), whatever its new size ----------------------------
+
+def test_mapped_block_kept_in_its_mapping_for_a_heap_size_is_rule_15() -> None:
+    trace = predicted(("os_malloc", "200000"), ("os_realloc", "<mapped-addr1> + 0x20", "1000"))
+    assert trace[1].ret == "HeapStart + 0x20"
+    actual = with_call(trace, 1, ret="<mapped-addr1> + 0x20", syscalls=())
+    result = explanation(trace, actual, 1)
+    assert result.rule == 15
+    assert result.text.splitlines()[0] == ("first difference: call #2 os_realloc(<mapped-addr1> "
+                                           "+ 0x20, 1000), rule 15 (mapped block always moves)")
+    assert why_line(result.text).endswith(
+        "expected +0x20; you returned the same block <mapped-addr1> + 0x20, kept in its mapping")
+
+
+def test_mapped_block_kept_for_the_same_size_is_rule_15_not_4() -> None:
+    trace = predicted(("os_malloc", "200000"), ("os_realloc", "<mapped-addr1> + 0x20", "200000"))
+    assert trace[1].ret == "<mapped-addr2> + 0x20"
+    actual = with_call(trace, 1, ret="<mapped-addr1> + 0x20", syscalls=())
+    result = explanation(trace, actual, 1)
+    assert result.rule == 15
+    assert result.reason == ("call #2 os_realloc(<mapped-addr1> + 0x20, 200000), mapped block "
+                             "always moves: expected = <mapped-addr2> + 0x20, got = "
+                             "<mapped-addr1> + 0x20")
+
+
+# ---- a program that stopped itself leads with its own reason ---------------------------------
+
+def test_a_program_that_stopped_itself_is_explained_by_its_own_check_first() -> None:
+    trace = predicted(("os_malloc", "100"), ("os_free", "HeapStart + 0x20"))
+    message = ("prog.c: os_malloc(100) [slot 0]: slot 0: header size is 100 for a request of 100 "
+               "bytes (need 104) [rule 22]")
+    result = explanation(trace, trace[:1], 1, stopped=message)
+    lines = result.text.splitlines()
+    assert lines[0].startswith("the program stopped itself: prog.c: os_malloc(100) [slot 0]")
+    assert "first difference: call #2 os_free(HeapStart + 0x20), rule 22 (header size)" in lines
+    assert result.rule == 22
+    # Without its message, the same trace names no rule: the trace alone shows nothing wrong.
+    assert explanation(trace, trace[:1], 1).rule is None

@@ -13,7 +13,7 @@ import random
 import pytest
 
 from events import Call
-from model import Block, Model, ModelError, predict
+from model import Action, Block, Decision, Model, ModelError, predict
 
 SIZE_MAX = 2**64 - 1
 PREALLOC = ("brk(0) = HeapStart", "brk(HeapStart + 0x20000) = HeapStart + 0x20000")
@@ -219,7 +219,9 @@ def test_best_fit_ties_go_to_the_lowest_address() -> None:
     expect(model, "os_free", (heap(0x20),), None)
     # Two FREE blocks of size 64 (0 and 0x90, freed in the other order): lowest address wins.
     expect(model, "os_malloc", (64,), heap(0x20))
-    assert any("lowest address of 2 blocks of size 64" in r for r in model.reasons)
+    fit = [d for d in model.decisions if d.action is Action.BEST_FIT]
+    assert [(d.rule, d.block) for d in fit] == [(9, F(0, 64))]
+    assert "lowest address of 2 blocks of size 64" in fit[0].text
     expect(model, "os_malloc", (57,), heap(0xb0))  # ALIGN8(57) = 64: the other one
 
 
@@ -240,7 +242,9 @@ def test_split_when_remainder_is_40() -> None:
     expect(model, "os_malloc", (24,), heap(0x50))
     assert model.snapshot() == [A(0, 16), A(0x30, 24), F(0x68, 8), A(0x90, 16),
                                 F(0xc0, 130848)]
-    assert any(r.startswith("split: remainder 40 >= 40") for r in model.reasons)
+    split = [d for d in model.decisions if d.rule == 10]
+    assert [(d.action, d.block) for d in split] == [(Action.SPLIT, F(0x30, 64))]
+    assert split[0].text.startswith("split: remainder 40 >= 40")
 
 
 def test_no_split_when_remainder_is_32() -> None:
@@ -248,7 +252,9 @@ def test_no_split_when_remainder_is_32() -> None:
     # need 32 in the 64 block: remainder 32 < 40: the block keeps its whole size 64.
     expect(model, "os_malloc", (32,), heap(0x50))
     assert model.snapshot() == [A(0, 16), A(0x30, 64), A(0x90, 16), F(0xc0, 130848)]
-    assert any(r.startswith("split: remainder 32 < 40, so no split") for r in model.reasons)
+    split = [d for d in model.decisions if d.rule == 10]
+    assert [(d.action, d.block) for d in split] == [(Action.NO_SPLIT, F(0x30, 64))]
+    assert split[0].text.startswith("split: remainder 32 < 40, so no split")
 
 
 def test_free_does_not_merge_and_malloc_coalesces_before_searching() -> None:
@@ -281,8 +287,12 @@ def test_no_fit_grows_the_last_free_block() -> None:
     # brk to 0x20000 + 32 + 104 = 0x20088.
     expect(model, "os_malloc", (100,), heap(0x20020), brk(0x20088))
     assert model.snapshot() == [A(0, 131040), A(0x20000, 104)]
-    assert ("no fit; last heap block +0x20020 is FREE: grow it with brk to "
-            "HeapStart + 0x20088 [rule 11]") in model.reasons
+    grow = model.decisions[-1]
+    assert (grow.rule, grow.action, grow.block, grow.new_break) == (
+        11, Action.GROW_LAST_FREE, F(0x20000, 16), 0x20088)
+    assert grow.tagged() == ("no fit; last heap block +0x20020 is FREE: grow it with brk to "
+                             "HeapStart + 0x20088 [rule 11]")
+    assert grow.situation == "no fit; last heap block +0x20020 is FREE"
 
 
 def test_last_free_block_grows_after_coalescing() -> None:
@@ -331,7 +341,9 @@ def test_free_of_a_free_block_does_nothing() -> None:
     before = model.snapshot()
     expect(model, "os_free", (heap(0x50),), None)
     assert model.snapshot() == before
-    assert model.reasons == ["block +0x50 is already FREE: nothing [rule 13]"]
+    assert model.decisions == [Decision(13, Action.ALREADY_FREE,
+                                        "block +0x50 is already FREE: nothing",
+                                        block=F(0x30, 16))]
 
 
 # ---- os_realloc (rules 14-20) --------------------------------------------------------------
@@ -488,7 +500,8 @@ def test_realloc_brk_grows_a_block_that_became_last_by_absorbing() -> None:
     # need 104: absorb 0x20030 -> 64 < 104; now last: brk to 0x20000 + 32 + 104 = 0x20088.
     expect(model, "os_realloc", (heap(0x20020), 100), heap(0x20020), brk(0x20088))
     assert model.snapshot() == [A(0, 131040), A(0x20000, 104)]
-    assert any(r.endswith("[rule 19]") for r in model.reasons)
+    assert [(d.rule, d.action, d.new_break) for d in model.decisions if d.rule == 19] == [
+        (19, Action.BRK_GROW, 0x20088)]
 
 
 # ---- overflow ("Failures": NULL, nothing changes) ------------------------------------------
@@ -556,7 +569,7 @@ def test_double_free_of_a_mapping_is_undefined() -> None:
         model.step("os_free", (mapped(1),))
 
 
-# ---- snapshot, mappings, reasons -----------------------------------------------------------
+# ---- snapshot, mappings, decisions ---------------------------------------------------------
 
 def test_snapshot_is_a_copy_of_frozen_blocks() -> None:
     model = four_small_blocks()
@@ -579,15 +592,18 @@ def test_snapshot_blocks_tile_the_heap_up_to_the_break() -> None:
     assert blocks[-1].end == model.heap_break() == 0x20000
 
 
-def test_reasons_explain_the_decisions_with_numbers() -> None:
+def test_decisions_are_records_with_their_rule_and_sentence() -> None:
     model = Model()
     model.step("os_malloc", ("131072",))
-    assert model.reasons[0] == "need ALIGN8(131072) = 131072: mapped (32 + 131072 >= 131072) [rule 5]"
+    assert model.decisions[0].tagged() == (
+        "need ALIGN8(131072) = 131072: mapped (32 + 131072 >= 131072) [rule 5]")
+    assert [(d.rule, d.action, d.mapping) for d in model.decisions] == [
+        (5, Action.CLASSIFY, None), (4, Action.MMAP, 1)]
     model = four_small_blocks()
     model.step("os_free", (heap(0x20),))
     model.step("os_free", (heap(0x50),))
     model.step("os_malloc", ("64",))
-    assert model.reasons == [
+    assert [d.tagged() for d in model.decisions] == [
         "need ALIGN8(64) = 64: heap (32 + 64 < 131072) [rule 5]",
         "coalesce +0x20 (size 16), +0x50 (size 16) into +0x20 (size 64) [rule 8]",
         "best fit for need 64: free blocks after coalescing are +0x20 (size 64), "
@@ -596,12 +612,14 @@ def test_reasons_explain_the_decisions_with_numbers() -> None:
     ]
 
 
-def test_mapped_realloc_reason_says_munmap_comes_last() -> None:
+def test_mapped_realloc_always_moves_and_munmaps_last() -> None:
     model = Model()
     model.step("os_malloc", ("131033",))
     model.step("os_realloc", (mapped(1), "131033"))
-    assert "munmap comes last" in model.reasons[0] and "[rule 15]" in model.reasons[0]
-    assert model.reasons[-1].startswith("munmap <mapped-addr1>")
+    first, last = model.decisions[0], model.decisions[-1]
+    assert (first.rule, first.action, first.mapping) == (15, Action.REALLOC_MAPPED, 1)
+    assert "always moves" in first.text and "munmap comes last" in first.text
+    assert (last.rule, last.action, last.mapping) == (4, Action.MUNMAP, 1)
 
 
 # ---- invariants over random call sequences -------------------------------------------------
