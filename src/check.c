@@ -266,17 +266,17 @@ NO_SANITIZE uint64_t osmem_heap_digest(void)
 	return hash;
 }
 
-/* -1: OSMEM_CHECK not read yet; 0: off; 1: on. getenv neither allocates nor makes syscalls. */
-static int check_mode = -1;
+/* Read once, on the first call; getenv neither allocates nor makes syscalls. */
+int osmem_check_mode = -1;
 
-void osmem_check_on_return(const char *const *function)
+void osmem_check_now(const char *const *function)
 {
-	if (check_mode < 0) {
+	if (osmem_check_mode < 0) {
 		const char *value = getenv("OSMEM_CHECK");
 
-		check_mode = value && value[0] == '1' && value[1] == '\0';
+		osmem_check_mode = value && value[0] == '1' && value[1] == '\0';
 	}
-	if (!check_mode)
+	if (!osmem_check_mode)
 		return;
 
 	char why[256];

@@ -11,7 +11,15 @@
 #ifndef OSMEM_CHECK_H
 #define OSMEM_CHECK_H
 
-void osmem_check_on_return(const char *const *function);
+/* -1: OSMEM_CHECK not read yet; 0: off; 1: on. */
+extern int osmem_check_mode __attribute__((visibility("hidden")));
+void osmem_check_now(const char *const *function) __attribute__((visibility("hidden")));
+
+static inline void osmem_check_on_return(const char *const *function)
+{
+	if (osmem_check_mode)
+		osmem_check_now(function);
+}
 
 #define OSMEM_CHECK_ON_RETURN(function)						\
 	const char *const osmem_check_function_					\

@@ -58,9 +58,10 @@ static uint64_t bin_summary[SUMMARY_WORDS];
 static struct block_meta *pending;
 
 /*
- * The 12 bytes a FREE block lends the index, as three 32-bit words: word 0 is the header's
- * padding after `status`, words 1 and 2 the first 8 payload bytes. Link 0 is word 0 and the
- * low half of word 2; link 1 is word 1 and the high half of word 2 (48 bits each).
+ * The 12 bytes a FREE block lends the index: the header's 4 bytes of padding after `status`
+ * and the first 8 payload bytes. A link is 48 bits (an address >> 3): link 0 keeps its low 32
+ * bits in the padding and its high 16 in payload bytes 4-5; link 1 keeps its low 32 bits in
+ * payload bytes 0-3 and its high 16 in payload bytes 6-7.
  */
 #define PAD_OFFSET (offsetof(struct block_meta, status) + sizeof(int))
 _Static_assert(PAD_OFFSET + sizeof(uint32_t) == offsetof(struct block_meta, prev),
@@ -68,39 +69,34 @@ _Static_assert(PAD_OFFSET + sizeof(uint32_t) == offsetof(struct block_meta, prev
 
 enum { LEFT = 0, RIGHT = 1, PREV = 0, NEXT = 1 };
 
-static inline uint32_t *word_at(const struct block_meta *b, int i)
+static inline char *link_low(const struct block_meta *b, int which)
 {
-	return (uint32_t *)((char *)b + (i == 0 ? PAD_OFFSET : META_SIZE + 4 * (size_t)(i - 1)));
+	return (char *)b + (which ? META_SIZE : PAD_OFFSET);
 }
 
-static inline uint32_t word_get(const struct block_meta *b, int i)
+static inline char *link_high(const struct block_meta *b, int which)
 {
-	uint32_t w;
-
-	memcpy(&w, word_at(b, i), sizeof(w));
-	return w;
-}
-
-static inline void word_set(struct block_meta *b, int i, uint32_t w)
-{
-	memcpy(word_at(b, i), &w, sizeof(w));
+	return (char *)b + META_SIZE + 4 + 2 * which;
 }
 
 static inline struct block_meta *link_get(const struct block_meta *b, int which)
 {
-	uint64_t high = (word_get(b, 2) >> (16 * which)) & 0xffff;
+	uint32_t low;
+	uint16_t high;
 
-	return (struct block_meta *)(uintptr_t)((high << 32 | word_get(b, which)) << 3);
+	memcpy(&low, link_low(b, which), sizeof(low));
+	memcpy(&high, link_high(b, which), sizeof(high));
+	return (struct block_meta *)(uintptr_t)(((uint64_t)high << 32 | low) << 3);
 }
 
 static inline void link_set(struct block_meta *b, int which, struct block_meta *to)
 {
 	uint64_t v = (uint64_t)(uintptr_t)to >> 3;
-	uint32_t w2 = word_get(b, 2);
+	uint32_t low = (uint32_t)v;
+	uint16_t high = (uint16_t)(v >> 32);
 
-	w2 = (w2 & ~(0xffffu << (16 * which))) | (uint32_t)((v >> 32) & 0xffff) << (16 * which);
-	word_set(b, which, (uint32_t)v);
-	word_set(b, 2, w2);
+	memcpy(link_low(b, which), &low, sizeof(low));
+	memcpy(link_high(b, which), &high, sizeof(high));
 }
 
 static inline bool is_free(const struct block_meta *b)
@@ -110,16 +106,12 @@ static inline bool is_free(const struct block_meta *b)
 
 /* ---- treaps ------------------------------------------------------------------------------ */
 
+/* A hash of the address: Fibonacci hashing spreads even evenly spaced blocks' priorities. */
 static inline uint64_t priority(const struct block_meta *b)
 {
-	uint64_t x = (uintptr_t)b;
+	uint64_t x = (uint64_t)(uintptr_t)b * 0x9e3779b97f4a7c15ULL;
 
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
+	return x ^ (x >> 31);
 }
 
 static inline bool key_less(const struct block_meta *a, const struct block_meta *b)
@@ -127,65 +119,77 @@ static inline bool key_less(const struct block_meta *a, const struct block_meta 
 	return a->size < b->size || (a->size == b->size && a < b);
 }
 
-/* All of a's keys are below all of b's. */
-static struct block_meta *treap_join(struct block_meta *a, struct block_meta *b)
+/* Points the link `side` of parent (the root when parent is NULL) at child. */
+static inline void attach(struct block_meta **root, struct block_meta *parent, int side,
+			  struct block_meta *child)
 {
-	if (!a)
-		return b;
-	if (!b)
-		return a;
-	if (priority(a) > priority(b)) {
-		link_set(a, RIGHT, treap_join(link_get(a, RIGHT), b));
-		return a;
-	}
-	link_set(b, LEFT, treap_join(a, link_get(b, LEFT)));
-	return b;
+	if (parent)
+		link_set(parent, side, child);
+	else
+		*root = child;
 }
 
-/* Splits t around key (not in t) into the keys below (*below) and above (*above). */
-static void treap_split(struct block_meta *t, const struct block_meta *key,
-			struct block_meta **below, struct block_meta **above)
+static void treap_insert(struct block_meta **root, struct block_meta *n)
 {
-	struct block_meta *rest;
+	uint64_t rank = priority(n);
+	struct block_meta *parent = NULL, *t = *root;
+	int side = LEFT;
 
-	if (!t) {
-		*below = *above = NULL;
-	} else if (key_less(t, key)) {
-		treap_split(link_get(t, RIGHT), key, &rest, above);
-		link_set(t, RIGHT, rest);
-		*below = t;
-	} else {
-		treap_split(link_get(t, LEFT), key, below, &rest);
-		link_set(t, LEFT, rest);
-		*above = t;
+	while (t && priority(t) >= rank) {
+		parent = t;
+		side = key_less(n, t) ? LEFT : RIGHT;
+		t = link_get(t, side);
 	}
+	attach(root, parent, side, n);
+	/* The subtree t splits around n: its keys below n go left of n, the others right. */
+	struct block_meta *below = n, *above = n;
+	int below_side = LEFT, above_side = RIGHT;
+
+	while (t) {
+		if (key_less(t, n)) {
+			link_set(below, below_side, t);
+			below = t;
+			below_side = RIGHT;
+			t = link_get(t, RIGHT);
+		} else {
+			link_set(above, above_side, t);
+			above = t;
+			above_side = LEFT;
+			t = link_get(t, LEFT);
+		}
+	}
+	link_set(below, below_side, NULL);
+	link_set(above, above_side, NULL);
 }
 
-static struct block_meta *treap_insert(struct block_meta *t, struct block_meta *n)
+/* n is in the treap. */
+static void treap_remove(struct block_meta **root, struct block_meta *n)
 {
-	if (!t || priority(n) > priority(t)) {
-		struct block_meta *below, *above;
+	struct block_meta *parent = NULL, *t = *root;
+	int side = LEFT;
 
-		treap_split(t, n, &below, &above);
-		link_set(n, LEFT, below);
-		link_set(n, RIGHT, above);
-		return n;
+	while (t != n) {
+		parent = t;
+		side = key_less(n, t) ? LEFT : RIGHT;
+		t = link_get(t, side);
 	}
-	int side = key_less(n, t) ? LEFT : RIGHT;
+	/* n's subtrees join in its place, the higher priority on top at each step. */
+	struct block_meta *a = link_get(n, LEFT), *b = link_get(n, RIGHT);
 
-	link_set(t, side, treap_insert(link_get(t, side), n));
-	return t;
-}
-
-/* n is in t. */
-static struct block_meta *treap_remove(struct block_meta *t, struct block_meta *n)
-{
-	if (t == n)
-		return treap_join(link_get(n, LEFT), link_get(n, RIGHT));
-	int side = key_less(n, t) ? LEFT : RIGHT;
-
-	link_set(t, side, treap_remove(link_get(t, side), n));
-	return t;
+	while (a && b) {
+		if (priority(a) > priority(b)) {
+			attach(root, parent, side, a);
+			parent = a;
+			side = RIGHT;
+			a = link_get(a, RIGHT);
+		} else {
+			attach(root, parent, side, b);
+			parent = b;
+			side = LEFT;
+			b = link_get(b, LEFT);
+		}
+	}
+	attach(root, parent, side, a ? a : b);
 }
 
 static struct block_meta *treap_leftmost(struct block_meta *t)
@@ -223,7 +227,7 @@ static void single_insert(struct block_meta *b)
 {
 	size_t i = bin_of(b->size);
 
-	bin_root[i] = treap_insert(bin_root[i], b);
+	treap_insert(&bin_root[i], b);
 	if (i) {
 		bin_map[i / 64] |= 1ULL << (i % 64);
 		bin_summary[i / 4096] |= 1ULL << (i / 64 % 64);
@@ -234,7 +238,7 @@ static void single_remove(struct block_meta *b)
 {
 	size_t i = bin_of(b->size);
 
-	bin_root[i] = treap_remove(bin_root[i], b);
+	treap_remove(&bin_root[i], b);
 	if (i && !bin_root[i]) {
 		bin_map[i / 64] &= ~(1ULL << (i % 64));
 		if (!bin_map[i / 64])

@@ -37,6 +37,9 @@
 
 #include "block_meta.h"
 
+/* The library's internal functions are not interposable: direct calls, inlined where it pays. */
+#pragma GCC visibility push(hidden)
+
 #define ALIGNMENT 8
 #define ALIGN8(n) (((n) + (ALIGNMENT - 1)) & ~(size_t)(ALIGNMENT - 1))
 
@@ -111,5 +114,7 @@ struct block_meta *mapped_alloc(size_t need);
 void mapped_free(struct block_meta *block);
 bool mapped_is_live(const struct block_meta *block);
 struct block_meta *mapped_first(void);   /* the registry's head, for check.c */
+
+#pragma GCC visibility pop
 
 #endif /* OSMEM_INTERNAL_H */
