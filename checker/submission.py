@@ -13,6 +13,8 @@ import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from once import once
+
 API = ("os_malloc", "os_calloc", "os_realloc", "os_free")
 BUILD_TIMEOUT = 180.0
 LIBRARY = "libosmem.so"
@@ -79,3 +81,9 @@ def prepare(osmem: Path, workdir: Path) -> Implementation:
     shutil.copyfile(library, lib_dir / LIBRARY)
     missing = tuple(name for name in API if name not in defined_symbols(lib_dir / LIBRARY))
     return Implementation(source, str(lib_dir), "", missing)
+
+
+def prepare_shared(osmem: Path, workdir: Path) -> Implementation:
+    """prepare() once per `workdir`, whichever of several processes asks first (pytest-xdist
+    workers share one workdir)."""
+    return once(workdir / "implementation.pickle", lambda: prepare(osmem, workdir))
