@@ -20,7 +20,8 @@
  *     memory is defined).
  *
  * The allocator's own accesses stay legal without touching its code: every public os_* call
- * opens the headers (and the free payloads it may split or absorb) when it starts, through
+ * opens the headers (and the free payloads it may split or absorb, defined for memcheck:
+ * the free index keeps its links there, free_index.c) when it starts, through
  * ANNOTATE_CALL(), and a cleanup handler closes them again from the heap list and the mapped
  * registry when it returns, whatever path it returns by. Nested calls (os_realloc calling
  * os_malloc or os_free) only count a depth. This costs O(blocks) per call, in these builds only.
@@ -50,7 +51,7 @@
 #include <valgrind/memcheck.h>
 #define ANN_HDR_OPEN(b)        VALGRIND_MAKE_MEM_DEFINED((b), META_SIZE)
 #define ANN_HDR_CLOSE(b)       VALGRIND_MAKE_MEM_NOACCESS((b), META_SIZE)
-#define ANN_FREE_OPEN(p, n)    VALGRIND_MAKE_MEM_UNDEFINED((p), (n))
+#define ANN_FREE_OPEN(p, n)    VALGRIND_MAKE_MEM_DEFINED((p), (n))
 #define ANN_FREE_CLOSE(p, n)   VALGRIND_MAKE_MEM_NOACCESS((p), (n))
 #define ANN_LIVE(p, n)         ((void)(p), (void)(n))  /* client blocks: see below */
 #else

@@ -8,7 +8,10 @@
  *   - prev/next agree: b->next->prev == b, first->prev == NULL, last->next == NULL;
  *   - sizes are multiples of 8, statuses are STATUS_FREE or STATUS_ALLOC;
  *   - adjacent FREE blocks may exist: merging is deferred to block_list_coalesce(), called
- *     before a search, so os_free stays O(1) and syscall-free.
+ *     before a search, so os_free stays syscall-free;
+ *   - the free index (free_index.c) agrees with the list after every function here returns:
+ *     every change of a block's status, size or neighbours is told to it, and the runs it has
+ *     on its pending list are the only ones block_list_coalesce() has to merge.
  */
 #include "osmem_internal.h"
 
@@ -36,6 +39,8 @@ void block_list_append(struct block_meta *block, size_t size, int status)
 	else
 		first = block;
 	last = block;
+	if (status == STATUS_FREE)
+		free_index_freed(block);
 }
 
 bool block_list_is_member(const struct block_meta *block)
@@ -64,12 +69,30 @@ static void swallow_next(struct block_meta *block)
 		last = block;
 }
 
+/* Merges every run of two FREE blocks or more: the free index lists them all. */
 void block_list_coalesce(void)
 {
-	for (struct block_meta *b = first; b; b = b->next)
-		if (b->status == STATUS_FREE)
-			while (b->next && b->next->status == STATUS_FREE)
-				swallow_next(b);
+	struct block_meta *b;
+
+	while ((b = free_index_pending_pop())) {
+		while (b->next && b->next->status == STATUS_FREE)
+			swallow_next(b);
+		free_index_add_run(b);
+	}
+}
+
+/* An ALLOC block becomes FREE (no merging: see block_list_coalesce). */
+void block_mark_free(struct block_meta *block)
+{
+	block->status = STATUS_FREE;
+	free_index_freed(block);
+}
+
+/* A FREE block with no FREE neighbour is handed out. */
+void block_take(struct block_meta *block)
+{
+	free_index_take(block);
+	block->status = STATUS_ALLOC;
 }
 
 void block_split(struct block_meta *block, size_t need)
@@ -89,6 +112,7 @@ void block_split(struct block_meta *block, size_t need)
 		last = rest;
 	block->next = rest;
 	block->size = need;
+	free_index_freed(rest);
 }
 
 /*
@@ -100,12 +124,20 @@ void block_split(struct block_meta *block, size_t need)
 void block_absorb_free_successors(struct block_meta *block, size_t need,
 				  struct absorb_undo *undo)
 {
+	struct block_meta *run = block->next;
+
 	undo->block = block;
 	undo->old_size = block->size;
-	undo->old_next = block->next;
+	undo->old_next = run;
+	undo->new_next = run;
+	if (block->size >= need || !run || run->status != STATUS_FREE)
+		return;
+	free_index_forget_run(run);
 	while (block->size < need && block->next && block->next->status == STATUS_FREE)
 		swallow_next(block);
 	undo->new_next = block->next;
+	if (block->next && block->next->status == STATUS_FREE)
+		free_index_add_run(block->next);
 }
 
 void block_absorb_undo(const struct absorb_undo *undo)
@@ -114,6 +146,8 @@ void block_absorb_undo(const struct absorb_undo *undo)
 
 	if (prev->next == undo->old_next)
 		return;
+	if (prev->next && prev->next->status == STATUS_FREE)
+		free_index_forget_run(prev->next);
 	prev->size = undo->old_size;
 	prev->next = undo->old_next;
 	for (struct block_meta *b = undo->old_next; b != undo->new_next; b = b->next) {
@@ -124,4 +158,5 @@ void block_absorb_undo(const struct absorb_undo *undo)
 		undo->new_next->prev = prev;
 	else
 		last = prev;
+	free_index_add_run(undo->old_next);
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
  * Heap invariants: osmem_check_heap(), osmem_heap_digest() (utils/osmem_debug.h) and the
- * OSMEM_CHECK=1 hook (check.h).
+ * OSMEM_CHECK=1 hook (check.h): the heap list, the free index against it, the mappings.
  *
  * The checker trusts nothing it reads: it only dereferences a header after proving it lies
  * inside [HeapStart, break) (heap list) or is the head or a link of the registry of mappings,
@@ -129,6 +129,40 @@ NO_SANITIZE static int check_heap_list(struct report *r)
 	return 0;
 }
 
+/*
+ * The free index against the heap list (which check_heap_list proved sound): every run of one
+ * FREE block is in the size-ordered index, every longer run is on the pending list by its
+ * first block, and they hold nothing else.
+ */
+NO_SANITIZE static int check_free_index(struct report *r)
+{
+	size_t singles = 0, pending = 0;
+	const char *why;
+
+	for (const struct block_meta *b = block_list_first(); b; b = b->next) {
+		if (b->status != STATUS_FREE || (b->prev && b->prev->status == STATUS_FREE))
+			continue;
+		if (b->next && b->next->status == STATUS_FREE)
+			pending++;
+		else
+			singles++;
+	}
+	why = free_index_verify_singles(singles);
+	if (!why)
+		why = free_index_verify_pending(pending);
+	if (why)
+		return fail(r, "free index: %s", why);
+	for (const struct block_meta *b = block_list_first(); b; b = b->next) {
+		if (b->status != STATUS_FREE || (b->prev && b->prev->status == STATUS_FREE) ||
+		    (b->next && b->next->status == STATUS_FREE))
+			continue;
+		if (!free_index_holds_single(b, singles))
+			return fail(r, "free index: FREE block %p (size %zu) is missing from it",
+				    (void *)b, b->size);
+	}
+	return 0;
+}
+
 /* Mapping [a, a + len) overlaps [b, b + blen). */
 static bool overlaps(uintptr_t a, size_t len, uintptr_t b, size_t blen)
 {
@@ -186,7 +220,7 @@ static int check_all(char *why, size_t why_len, bool syscalls)
 
 	if (why && why_len)
 		why[0] = '\0';
-	if (check_heap_list(&r) || check_registry(&r, syscalls))
+	if (check_heap_list(&r) || check_free_index(&r) || check_registry(&r, syscalls))
 		return 1;
 	if (syscalls && heap_start() && !range_mapped(heap_start(), heap_break() - heap_start()))
 		return fail(&r, "the heap [%p, %p) is not entirely mapped", (void *)heap_start(),
@@ -232,17 +266,17 @@ NO_SANITIZE uint64_t osmem_heap_digest(void)
 	return hash;
 }
 
-/* -1: OSMEM_CHECK not read yet; 0: off; 1: on. getenv neither allocates nor makes syscalls. */
-static int check_mode = -1;
+/* Read once, on the first call; getenv neither allocates nor makes syscalls. */
+int osmem_check_mode = -1;
 
-void osmem_check_on_return(const char *const *function)
+void osmem_check_now(const char *const *function)
 {
-	if (check_mode < 0) {
+	if (osmem_check_mode < 0) {
 		const char *value = getenv("OSMEM_CHECK");
 
-		check_mode = value && value[0] == '1' && value[1] == '\0';
+		osmem_check_mode = value && value[0] == '1' && value[1] == '\0';
 	}
-	if (!check_mode)
+	if (!osmem_check_mode)
 		return;
 
 	char why[256];

@@ -1,47 +1,376 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
- * The free-block index: where a heap request of `need` bytes should go.
+ * The free-block index: the free runs (maximal runs of adjacent FREE blocks) ordered by their
+ * merged size, lowest address first on ties, kept current by the block list.
  *
- * The answers are given as if every run of adjacent FREE blocks were already merged (the
- * contract merges them before searching), and computed without changing any block, so the
- * caller can make its brk() first and commit the merge only once nothing can fail.
+ * The contract merges every run before a search, but a run's headers must keep their
+ * unmerged sizes until then (a program may read them). So the index knows runs, not headers:
+ *   - a run of ONE block (a "single") is in the size-ordered index under its size;
+ *   - a run of two or more blocks is "pending": its first block is on the pending list, and
+ *     the run is merged (block_list_coalesce) and becomes a single before the next search
+ *     commits. Its merged size is computed by walking it; each walk is paid for by the frees
+ *     that made the run, since the merge that follows removes those blocks for good.
+ * Every FREE block is thus exactly one of: a single in the index, the first block of a pending
+ * run on the pending list, or a later block of a pending run (in nothing). Which one follows
+ * from its neighbours' statuses alone, so no flag is kept.
  *
- * Invariants of the answers:
- *   - free_index_best_fit returns the run with the smallest merged size >= need; among equal
- *     sizes, the lowest address; or no run;
- *   - free_index_last_run returns the run that ends at the break, if the last block is FREE.
+ * Where the index lives: nowhere but in the FREE blocks themselves (no libc allocation, and a
+ * syscall of our own would show in the trace). The smallest FREE block has 8 bytes of payload;
+ * with the 4 bytes of padding after the header's `status` that is 12 bytes, enough for two
+ * links of 48 bits (an address shifted right by 3: the heap lies below 2^47), see link_get().
+ * The header itself (size, status, prev, next) is left exactly as the contract has it.
+ * Two links make a treap: a binary search tree by key, heap-ordered by a priority that is a
+ * hash of the block's address, so no balance field is stored and the expected depth is
+ * O(log n) whatever the order of operations. The pending list uses the same two links as
+ * prev/next (a pending first block is never in a treap).
  *
- * This version walks the heap list: O(blocks). The interface is what an O(log n) index (a
- * size-ordered tree of runs, kept up to date by the block list) would serve unchanged.
+ * Size order: a single of size s < BIN_LIMIT sits in bin s/8, a treap of the blocks of exactly
+ * that size ordered by address; larger singles share one treap ordered by (size, address).
+ * A bitmap of non-empty bins, with a summary word level above it, finds the first non-empty
+ * bin >= need in a few word scans. So best fit costs O(1) to find the bin plus the leftmost
+ * path of its treap; adding or removing a single costs O(log n) expected.
+ *
+ * Invariants (osmem_check_heap checks them all against the heap list):
+ *   - the treaps hold exactly the singles: each in the bin of its size (the large treap at or
+ *     above BIN_LIMIT), ordered strictly by (size, address), priority(parent) >= priority(child);
+ *   - bit i of bin_map is set iff bin i is non-empty; summary bit w iff bin_map[w] != 0;
+ *   - the pending list holds exactly the first blocks of runs of two or more blocks, linked
+ *     both ways, NULL-terminated.
+ * free_index_best_fit and free_index_last_run answer as if every pending run were merged,
+ * without changing anything, so the caller can make its brk() first and merge once nothing
+ * can fail.
  */
+#include <string.h>
+
 #include "osmem_internal.h"
 
-/* The run starting at `first` (a FREE block); *after is set to the block that follows it. */
-static size_t run_size(struct block_meta *first, struct block_meta **after)
+#define NO_SANITIZE __attribute__((no_sanitize_address))
+
+/* Singles below BIN_LIMIT have a bin per size; bin 0 is the treap of the larger ones. */
+#define BIN_LIMIT MMAP_THRESHOLD
+#define BINS (BIN_LIMIT / ALIGNMENT)
+#define MAP_WORDS (BINS / 64)
+#define SUMMARY_WORDS ((MAP_WORDS + 63) / 64)
+
+static struct block_meta *bin_root[BINS];
+static uint64_t bin_map[MAP_WORDS];
+static uint64_t bin_summary[SUMMARY_WORDS];
+static struct block_meta *pending;
+
+/*
+ * The 12 bytes a FREE block lends the index: the header's 4 bytes of padding after `status`
+ * and the first 8 payload bytes. A link is 48 bits (an address >> 3): link 0 keeps its low 32
+ * bits in the padding and its high 16 in payload bytes 4-5; link 1 keeps its low 32 bits in
+ * payload bytes 0-3 and its high 16 in payload bytes 6-7.
+ */
+#define PAD_OFFSET (offsetof(struct block_meta, status) + sizeof(int))
+_Static_assert(PAD_OFFSET + sizeof(uint32_t) == offsetof(struct block_meta, prev),
+	       "block_meta has 4 bytes of padding after status");
+
+enum { LEFT = 0, RIGHT = 1, PREV = 0, NEXT = 1 };
+
+static inline char *link_low(const struct block_meta *b, int which)
+{
+	return (char *)b + (which ? META_SIZE : PAD_OFFSET);
+}
+
+static inline char *link_high(const struct block_meta *b, int which)
+{
+	return (char *)b + META_SIZE + 4 + 2 * which;
+}
+
+static inline struct block_meta *link_get(const struct block_meta *b, int which)
+{
+	uint32_t low;
+	uint16_t high;
+
+	memcpy(&low, link_low(b, which), sizeof(low));
+	memcpy(&high, link_high(b, which), sizeof(high));
+	return (struct block_meta *)(uintptr_t)(((uint64_t)high << 32 | low) << 3);
+}
+
+static inline void link_set(struct block_meta *b, int which, struct block_meta *to)
+{
+	uint64_t v = (uint64_t)(uintptr_t)to >> 3;
+	uint32_t low = (uint32_t)v;
+	uint16_t high = (uint16_t)(v >> 32);
+
+	memcpy(link_low(b, which), &low, sizeof(low));
+	memcpy(link_high(b, which), &high, sizeof(high));
+}
+
+static inline bool is_free(const struct block_meta *b)
+{
+	return b && b->status == STATUS_FREE;
+}
+
+/* ---- treaps ------------------------------------------------------------------------------ */
+
+/* A hash of the address: Fibonacci hashing spreads even evenly spaced blocks' priorities. */
+static inline uint64_t priority(const struct block_meta *b)
+{
+	uint64_t x = (uint64_t)(uintptr_t)b * 0x9e3779b97f4a7c15ULL;
+
+	return x ^ (x >> 31);
+}
+
+static inline bool key_less(const struct block_meta *a, const struct block_meta *b)
+{
+	return a->size < b->size || (a->size == b->size && a < b);
+}
+
+/* Points the link `side` of parent (the root when parent is NULL) at child. */
+static inline void attach(struct block_meta **root, struct block_meta *parent, int side,
+			  struct block_meta *child)
+{
+	if (parent)
+		link_set(parent, side, child);
+	else
+		*root = child;
+}
+
+static void treap_insert(struct block_meta **root, struct block_meta *n)
+{
+	uint64_t rank = priority(n);
+	struct block_meta *parent = NULL, *t = *root;
+	int side = LEFT;
+
+	while (t && priority(t) >= rank) {
+		parent = t;
+		side = key_less(n, t) ? LEFT : RIGHT;
+		t = link_get(t, side);
+	}
+	attach(root, parent, side, n);
+	/* The subtree t splits around n: its keys below n go left of n, the others right. */
+	struct block_meta *below = n, *above = n;
+	int below_side = LEFT, above_side = RIGHT;
+
+	while (t) {
+		if (key_less(t, n)) {
+			link_set(below, below_side, t);
+			below = t;
+			below_side = RIGHT;
+			t = link_get(t, RIGHT);
+		} else {
+			link_set(above, above_side, t);
+			above = t;
+			above_side = LEFT;
+			t = link_get(t, LEFT);
+		}
+	}
+	link_set(below, below_side, NULL);
+	link_set(above, above_side, NULL);
+}
+
+/* n is in the treap. */
+static void treap_remove(struct block_meta **root, struct block_meta *n)
+{
+	struct block_meta *parent = NULL, *t = *root;
+	int side = LEFT;
+
+	while (t != n) {
+		parent = t;
+		side = key_less(n, t) ? LEFT : RIGHT;
+		t = link_get(t, side);
+	}
+	/* n's subtrees join in its place, the higher priority on top at each step. */
+	struct block_meta *a = link_get(n, LEFT), *b = link_get(n, RIGHT);
+
+	while (a && b) {
+		if (priority(a) > priority(b)) {
+			attach(root, parent, side, a);
+			parent = a;
+			side = RIGHT;
+			a = link_get(a, RIGHT);
+		} else {
+			attach(root, parent, side, b);
+			parent = b;
+			side = LEFT;
+			b = link_get(b, LEFT);
+		}
+	}
+	attach(root, parent, side, a ? a : b);
+}
+
+static struct block_meta *treap_leftmost(struct block_meta *t)
+{
+	if (t)
+		for (struct block_meta *l; (l = link_get(t, LEFT)); )
+			t = l;
+	return t;
+}
+
+/* The node with the smallest key of size >= need. */
+static struct block_meta *treap_lower_bound(struct block_meta *t, size_t need)
+{
+	struct block_meta *best = NULL;
+
+	while (t) {
+		if (t->size >= need) {
+			best = t;
+			t = link_get(t, LEFT);
+		} else {
+			t = link_get(t, RIGHT);
+		}
+	}
+	return best;
+}
+
+/* ---- bins -------------------------------------------------------------------------------- */
+
+static inline size_t bin_of(size_t size)
+{
+	return size < BIN_LIMIT ? size / ALIGNMENT : 0;
+}
+
+static void single_insert(struct block_meta *b)
+{
+	size_t i = bin_of(b->size);
+
+	treap_insert(&bin_root[i], b);
+	if (i) {
+		bin_map[i / 64] |= 1ULL << (i % 64);
+		bin_summary[i / 4096] |= 1ULL << (i / 64 % 64);
+	}
+}
+
+static void single_remove(struct block_meta *b)
+{
+	size_t i = bin_of(b->size);
+
+	treap_remove(&bin_root[i], b);
+	if (i && !bin_root[i]) {
+		bin_map[i / 64] &= ~(1ULL << (i % 64));
+		if (!bin_map[i / 64])
+			bin_summary[i / 4096] &= ~(1ULL << (i / 64 % 64));
+	}
+}
+
+/* The first non-empty bin >= i (i > 0), or 0 when there is none. */
+static size_t first_bin_from(size_t i)
+{
+	size_t w = i / 64;
+	uint64_t bits = bin_map[w] & (~0ULL << (i % 64));
+
+	if (bits)
+		return w * 64 + (size_t)__builtin_ctzll(bits);
+	for (size_t from = w + 1, s = from / 64; s < SUMMARY_WORDS; s++) {
+		uint64_t words = bin_summary[s];
+
+		if (s == from / 64)
+			words &= ~0ULL << (from % 64);
+		if (words) {
+			size_t word = s * 64 + (size_t)__builtin_ctzll(words);
+
+			return word * 64 + (size_t)__builtin_ctzll(bin_map[word]);
+		}
+	}
+	return 0;
+}
+
+/* ---- pending runs ------------------------------------------------------------------------ */
+
+static void pending_push(struct block_meta *first)
+{
+	link_set(first, PREV, NULL);
+	link_set(first, NEXT, pending);
+	if (pending)
+		link_set(pending, PREV, first);
+	pending = first;
+}
+
+static void pending_remove(struct block_meta *first)
+{
+	struct block_meta *prev = link_get(first, PREV), *next = link_get(first, NEXT);
+
+	if (prev)
+		link_set(prev, NEXT, next);
+	else
+		pending = next;
+	if (next)
+		link_set(next, PREV, prev);
+}
+
+struct block_meta *free_index_pending_pop(void)
+{
+	struct block_meta *first = pending;
+
+	if (first)
+		pending_remove(first);
+	return first;
+}
+
+/* ---- what the block list tells the index -------------------------------------------------- */
+
+void free_index_add_run(struct block_meta *first)
+{
+	if (is_free(first->next))
+		pending_push(first);
+	else
+		single_insert(first);
+}
+
+void free_index_forget_run(struct block_meta *first)
+{
+	if (is_free(first->next))
+		pending_remove(first);
+	else
+		single_remove(first);
+}
+
+void free_index_freed(struct block_meta *block)
+{
+	struct block_meta *prev = block->prev;
+
+	if (is_free(block->next))
+		free_index_forget_run(block->next);
+	if (!is_free(prev)) {
+		free_index_add_run(block);
+	} else if (!is_free(prev->prev)) {
+		/* prev was a single: its run now has two blocks or more. */
+		single_remove(prev);
+		pending_push(prev);
+	}
+	/* else block joins the pending run that prev ends. */
+}
+
+void free_index_take(struct block_meta *single)
+{
+	single_remove(single);
+}
+
+/* ---- the answers ------------------------------------------------------------------------- */
+
+static size_t run_size(const struct block_meta *first)
 {
 	size_t size = first->size;
-	struct block_meta *b = first->next;
 
-	for (; b && b->status == STATUS_FREE; b = b->next)
+	for (const struct block_meta *b = first->next; is_free(b); b = b->next)
 		size += META_SIZE + b->size;
-	*after = b;
 	return size;
 }
 
 struct free_run free_index_best_fit(size_t need)
 {
 	struct free_run best = { NULL, 0 };
-	struct block_meta *b = block_list_first();
+	struct block_meta *single;
 
-	while (b) {
-		if (b->status != STATUS_FREE) {
-			b = b->next;
-			continue;
-		}
-		struct block_meta *first = b;
-		size_t size = run_size(first, &b);
+	if (need < BIN_LIMIT) {
+		size_t i = first_bin_from(bin_of(need));
 
-		if (size >= need && (!best.first || size < best.size)) {
+		single = treap_leftmost(bin_root[i]);
+	} else {
+		single = treap_lower_bound(bin_root[0], need);
+	}
+	if (single) {
+		best.first = single;
+		best.size = single->size;
+	}
+	for (struct block_meta *first = pending; first; first = link_get(first, NEXT)) {
+		size_t size = run_size(first);
+
+		if (size >= need && (!best.first || size < best.size ||
+				     (size == best.size && first < best.first))) {
 			best.first = first;
 			best.size = size;
 		}
@@ -54,11 +383,103 @@ struct free_run free_index_last_run(void)
 	struct free_run run = { NULL, 0 };
 	struct block_meta *b = block_list_last();
 
-	if (!b || b->status != STATUS_FREE)
+	if (!is_free(b))
 		return run;
-	while (b->prev && b->prev->status == STATUS_FREE)
+	while (is_free(b->prev))
 		b = b->prev;
 	run.first = b;
-	run.size = run_size(b, &b);
+	run.size = run_size(b);
 	return run;
+}
+
+/* ---- verification (osmem_check_heap): trusts no link it reads ---------------------------- */
+
+/* A link may be followed: it lands on a header whose index words lie inside the heap. */
+NO_SANITIZE static bool link_sound(const struct block_meta *b)
+{
+	return (uintptr_t)b % ALIGNMENT == 0 && heap_contains(b, META_SIZE + ALIGNMENT);
+}
+
+NO_SANITIZE static const char *verify_treap(const struct block_meta *t, size_t bin,
+					    const struct block_meta *low,
+					    const struct block_meta *high, size_t *count,
+					    size_t limit)
+{
+	if (!t)
+		return NULL;
+	if (!link_sound(t))
+		return "a treap link leads outside the heap";
+	if (++*count > limit)
+		return "the treaps hold more nodes than there are free runs of one block";
+	if (t->status != STATUS_FREE)
+		return "a treap node is not a FREE block";
+	if (bin_of(t->size) != bin)
+		return "a treap node is in the wrong size bin";
+	if ((low && !key_less(low, t)) || (high && !key_less(t, high)))
+		return "a treap is out of (size, address) order";
+
+	const struct block_meta *left = link_get(t, LEFT), *right = link_get(t, RIGHT);
+
+	if ((left && link_sound(left) && priority(left) > priority(t)) ||
+	    (right && link_sound(right) && priority(right) > priority(t)))
+		return "a treap child has a higher priority than its parent";
+
+	const char *why = verify_treap(left, bin, low, t, count, limit);
+
+	return why ? why : verify_treap(right, bin, t, high, count, limit);
+}
+
+NO_SANITIZE const char *free_index_verify_singles(size_t singles)
+{
+	size_t count = 0;
+
+	for (size_t i = 0; i < BINS; i++) {
+		bool marked = bin_map[i / 64] >> (i % 64) & 1;
+
+		if (i && marked != (bin_root[i] != NULL))
+			return "the bitmap of non-empty bins disagrees with the bins";
+		const char *why = verify_treap(bin_root[i], i, NULL, NULL, &count, singles);
+
+		if (why)
+			return why;
+	}
+	for (size_t w = 0; w < MAP_WORDS; w++)
+		if (!!(bin_summary[w / 64] >> (w % 64) & 1) != (bin_map[w] != 0))
+			return "the summary of the bin bitmap disagrees with it";
+	if (count != singles)
+		return "the treaps hold fewer nodes than there are free runs of one block";
+	return NULL;
+}
+
+NO_SANITIZE bool free_index_holds_single(const struct block_meta *single, size_t singles)
+{
+	const struct block_meta *t = bin_root[bin_of(single->size)];
+
+	for (size_t steps = 0; t && link_sound(t) && steps < singles; steps++) {
+		if (t == single)
+			return true;
+		t = link_get(t, key_less(single, t) ? LEFT : RIGHT);
+	}
+	return false;
+}
+
+NO_SANITIZE const char *free_index_verify_pending(size_t runs)
+{
+	const struct block_meta *prev = NULL;
+	size_t count = 0;
+
+	for (const struct block_meta *b = pending; b; prev = b, b = link_get(b, NEXT)) {
+		if (!link_sound(b))
+			return "a pending-run link leads outside the heap";
+		if (++count > runs)
+			return "the pending list is longer than the number of unmerged runs";
+		if (link_get(b, PREV) != prev)
+			return "a pending-run back link is wrong";
+		if (!block_list_is_member(b) || b->status != STATUS_FREE || is_free(b->prev) ||
+		    !is_free(b->next))
+			return "the pending list holds a block that does not start an unmerged run";
+	}
+	if (count != runs)
+		return "an unmerged run of FREE blocks is missing from the pending list";
+	return NULL;
 }

@@ -41,6 +41,7 @@ static struct block_meta *heap_alloc(size_t need)
 	if (fit.first) {
 		block_list_coalesce();
 		block = fit.first;
+		block_take(block);
 		block_split(block, need);
 	} else {
 		struct free_run tail = free_index_last_run();
@@ -51,6 +52,7 @@ static struct block_meta *heap_alloc(size_t need)
 				return NULL;
 			block_list_coalesce();
 			block = tail.first;
+			block_take(block);
 			block->size = need;
 		} else {
 			if (!heap_extend(META_SIZE + need, &old_break))
@@ -149,8 +151,8 @@ void os_free(void *ptr)
 	ANNOTATE_FREE(ptr);
 	if (block->status == STATUS_MAPPED)
 		mapped_free(block);
-	else
-		block->status = STATUS_FREE;
+	else if (block->status == STATUS_ALLOC)
+		block_mark_free(block);
 }
 
 static void *move_block(struct block_meta *old, size_t copy, struct block_meta *moved)
@@ -163,7 +165,7 @@ static void *move_block(struct block_meta *old, size_t copy, struct block_meta *
 	if (old->status == STATUS_MAPPED)
 		mapped_free(old);
 	else
-		old->status = STATUS_FREE;
+		block_mark_free(old);
 	return payload_of(moved);
 }
 

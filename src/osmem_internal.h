@@ -14,9 +14,13 @@
  *
  * A request of `need` = ALIGN8(size) bytes goes to a mapping when 32 + need reaches the mmap
  * threshold (128 KiB; the page size for calloc). On the heap it takes the best fit among the
- * free runs (a run = adjacent FREE blocks, merged just before the search; free_index.c), split
- * when at least 40 bytes would be left over; with no fit, the last block grows in place if it is
- * free, else a new block is appended at the break. os_free never merges and never calls brk.
+ * free runs (a run = adjacent FREE blocks, merged just before the search), split when at least
+ * 40 bytes would be left over; with no fit, the last block grows in place if it is free, else a
+ * new block is appended at the break. os_free never merges and never calls brk.
+ *
+ * Cost: the free index (free_index.c) keeps the free runs ordered by merged size, and the
+ * runs still to merge on a list of their own, so a search, a free and a merge cost O(log n)
+ * (amortised for merges) instead of a walk of the heap; the block list keeps it current.
  *
  * Failure atomicity: every path that can fail (brk, mmap, size overflow) makes its syscall
  * before changing any block, or undoes what it changed (see struct absorb_undo), so a failed
@@ -32,6 +36,9 @@
 #include <stdint.h>
 
 #include "block_meta.h"
+
+/* The library's internal functions are not interposable: direct calls, inlined where it pays. */
+#pragma GCC visibility push(hidden)
 
 #define ALIGNMENT 8
 #define ALIGN8(n) (((n) + (ALIGNMENT - 1)) & ~(size_t)(ALIGNMENT - 1))
@@ -60,12 +67,14 @@ bool heap_contains(const void *addr, size_t len);
 uintptr_t heap_start(void);
 uintptr_t heap_break(void);
 
-/* block_list.c: the address-ordered list of heap blocks. */
+/* block_list.c: the address-ordered list of heap blocks; it keeps the free index current. */
 struct block_meta *block_list_first(void);
 struct block_meta *block_list_last(void);
 void block_list_append(struct block_meta *block, size_t size, int status);
 bool block_list_is_member(const struct block_meta *block);
 void block_list_coalesce(void);
+void block_mark_free(struct block_meta *block);
+void block_take(struct block_meta *block);
 void block_split(struct block_meta *block, size_t need);
 
 /* What block_absorb_free_successors changed, so a failed realloc can put it back. */
@@ -79,18 +88,33 @@ void block_absorb_free_successors(struct block_meta *block, size_t need,
 				  struct absorb_undo *undo);
 void block_absorb_undo(const struct absorb_undo *undo);
 
-/* free_index.c: where a heap request would go, decided without changing anything. */
+/*
+ * free_index.c: the free runs by merged size, and the runs not merged yet. The answers are
+ * given as if every run were merged, without changing anything.
+ */
 struct free_run {
 	struct block_meta *first;   /* first block of the run, NULL when there is none */
 	size_t size;                /* its payload once the run is merged */
 };
 struct free_run free_index_best_fit(size_t need);
 struct free_run free_index_last_run(void);
+/* Told by the block list: */
+void free_index_freed(struct block_meta *block);        /* block has just become FREE */
+void free_index_take(struct block_meta *single);        /* a one-block run leaves the index */
+void free_index_add_run(struct block_meta *first);      /* a run starts at first */
+void free_index_forget_run(struct block_meta *first);   /* ... is about to change */
+struct block_meta *free_index_pending_pop(void);        /* an unmerged run to merge, or NULL */
+/* For osmem_check_heap: NULL when sound, else what is wrong. */
+const char *free_index_verify_singles(size_t singles);
+const char *free_index_verify_pending(size_t runs);
+bool free_index_holds_single(const struct block_meta *single, size_t singles);
 
 /* mapped.c: blocks in their own mapping, and the registry of live ones. */
 struct block_meta *mapped_alloc(size_t need);
 void mapped_free(struct block_meta *block);
 bool mapped_is_live(const struct block_meta *block);
 struct block_meta *mapped_first(void);   /* the registry's head, for check.c */
+
+#pragma GCC visibility pop
 
 #endif /* OSMEM_INTERNAL_H */
