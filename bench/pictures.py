@@ -52,7 +52,7 @@ def ratio_bars(ratios: dict[str, dict[str, float]], contenders: list[str], title
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}">', '<rect width="100%" height="100%" fill="white"/>',
-             f'<text x="{left}" y="20" {FONT} font-size="14">{escape(title)}</text>']
+             f'<text x="{left}" y="20" font-family="sans-serif" font-size="14">{escape(title)}</text>']
     for tick in ticks:
         y = y_of(tick)
         parts.append(f'<line x1="{left}" x2="{left + group_w * len(workloads)}" y1="{y:.1f}" '
@@ -99,7 +99,7 @@ def throughput_lines(series: dict[str, dict[int, float]], title: str) -> str:
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}">', '<rect width="100%" height="100%" fill="white"/>',
-             f'<text x="{left}" y="20" {FONT} font-size="14">{escape(title)}</text>']
+             f'<text x="{left}" y="20" font-family="sans-serif" font-size="14">{escape(title)}</text>']
     for tick in y_ticks:
         parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y_of(tick):.1f}" '
                      f'y2="{y_of(tick):.1f}" stroke="#ddd"/>')
