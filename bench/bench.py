@@ -43,7 +43,7 @@ class Plan:
     steady_steps: int
 
 
-FULL = Plan(rounds=5, min_seconds=0.1, budget=2.0, timeout=20.0, cell_budget=8.0,
+FULL = Plan(rounds=5, min_seconds=0.1, budget=2.0, timeout=30.0, cell_budget=8.0,
             steady_steps=50_000)
 QUICK = Plan(rounds=3, min_seconds=0.03, budget=1.0, timeout=10.0, cell_budget=3.0,
              steady_steps=20_000)
