@@ -1,5 +1,5 @@
 # ---- benchmarks: make bench ------------------------------------------------------------------
-#   make bench [OSMEM=...] [TRACES=<dir>] [QUICK=1] [ROUNDS=n]
+#   make bench [OSMEM=...] [TRACES=<dir>] [QUICK=1] [ROUNDS=n] [BENCH_TIMEOUT=seconds per run]
 #       replays the kit's workloads (and TRACES=' *.rep malloc-lab traces) and the steady state
 #       against glibc, jemalloc, mimalloc, tcmalloc, src/libosmem.so and OSMEM=; prints the
 #       tables and writes build/bench/report.md, ratios.svg, steady.svg (README, "Benchmarks")
@@ -17,5 +17,6 @@ bench-deps: deps
 bench: bench-deps src/libosmem.so $(BENCH_DRIVER)
 	@$(PYTHON) bench/bench.py --driver=$(BENCH_DRIVER) \
 		$(if $(filter-out src/libosmem.so,$(OSMEM)),--osmem=$(OSMEM)) \
-		$(if $(TRACES),--traces=$(TRACES)) $(if $(QUICK),--quick) $(if $(ROUNDS),--rounds=$(ROUNDS))
+		$(if $(TRACES),--traces=$(TRACES)) $(if $(QUICK),--quick) $(if $(ROUNDS),--rounds=$(ROUNDS)) \
+		$(if $(BENCH_TIMEOUT),--timeout=$(BENCH_TIMEOUT))
 # ---- end of benchmarks -----------------------------------------------------------------------

@@ -43,9 +43,9 @@ class Plan:
     steady_steps: int
 
 
-FULL = Plan(rounds=5, min_seconds=0.1, budget=2.0, timeout=30.0, cell_budget=8.0,
+FULL = Plan(rounds=5, min_seconds=0.1, budget=2.0, timeout=60.0, cell_budget=8.0,
             steady_steps=50_000)
-QUICK = Plan(rounds=3, min_seconds=0.03, budget=1.0, timeout=10.0, cell_budget=3.0,
+QUICK = Plan(rounds=3, min_seconds=0.03, budget=1.0, timeout=20.0, cell_budget=3.0,
              steady_steps=20_000)
 
 
@@ -115,12 +115,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--traces", type=Path, help="a directory of *.rep traces (TRACES=)")
     parser.add_argument("--quick", action="store_true", help="fewer rounds, shorter runs")
     parser.add_argument("--rounds", type=int, help="override the number of rounds")
+    parser.add_argument("--timeout", type=float, help="override the seconds one run may take")
     parser.add_argument("--driver", type=Path, default=ROOT / "build" / "bench" / "bench_replay")
     parser.add_argument("--out", type=Path, default=ROOT / "build" / "bench")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
     if args.rounds:
         plan = Plan(**{**asdict(plan), "rounds": args.rounds})
+    if args.timeout:
+        plan = Plan(**{**asdict(plan), "timeout": args.timeout})
     if not args.driver.exists():
         say(f"bench: {args.driver} is missing (make bench builds it)")
         return 2
@@ -134,7 +137,8 @@ def main(argv: list[str] | None = None) -> int:
             say(f"bench: {error}")
             return 2
     chosen += [wl.steady(n, plan.steady_steps) for n in STEADY_LIVE]
-    cells: tables.Cells = {(c.name, w.name): tables.Cell(problem=c.problem)
+    cells: tables.Cells = {(c.name, w.name): tables.Cell(problem=c.problem,
+                                                         osmem_api=c.osmem_api)
                            for c in contenders for w in chosen}
     say(f"bench: {len(contenders)} contenders, {len(chosen)} workloads, {plan.rounds} rounds")
     started = time.monotonic()
@@ -157,13 +161,14 @@ def main(argv: list[str] | None = None) -> int:
             "allocator is not reset between passes (nor between the checking pass and the "
             "timed ones). Throughput: allocator calls per second over the timed passes, median "
             "over rounds ± half the range (number of rounds). Utilisation: peak live payload / "
-            "peak RSS growth (every contender, measured in the checking pass, which writes "
-            "every byte), and / peak brk extent + live mmap bytes (the malloc-lab's definition; "
-            "for jemalloc, mimalloc and tcmalloc this counts reserved address space). brk/mmap "
+            "peak RSS growth (every contender: VmHWM after the passes, reset before them, minus "
+            "VmRSS before them; the checking pass writes every byte), and for os_* libraries "
+            "/ peak brk extent + live mmap bytes (the malloc-lab's definition; the malloc "
+            "contenders map their arenas before the passes, so it means nothing for them). brk/mmap "
             "calls (brk, mmap, munmap, mremap) are counted by strace in a separate untimed run. "
             "Geomeans leave out the traces the contract binds to at least one mmap/munmap per "
             "10 calls (their floor is given with them).", "",
-            tables.summary_table(cells, names, labels, chosen, means), ""]
+            tables.summary_table(cells, names, labels, chosen, means, floors), ""]
     for workload in chosen:
         floor = floors.get(workload.name)
         text += [tables.workload_table(cells, names, labels, workload,

@@ -51,6 +51,7 @@ class Cell:
     peak_footprint: int = 0         # bytes: brk extent + live mappings (counting run)
     calls_per_op: tuple[float, float] | None = None    # memory calls per call: pass 1, pass 2
     counting_problem: str = ""
+    osmem_api: bool = False         # brk+mmap footprint is meaningful (no reservation ahead)
 
     @property
     def throughput(self) -> float | None:
@@ -62,7 +63,11 @@ class Cell:
 
     @property
     def util_mapped(self) -> float | None:
-        return self.peak_payload / self.peak_footprint if self.peak_footprint > 0 else None
+        """Only for os_* libraries: the malloc contenders map their arenas before the first
+        call the passes make, so their brk/mmap calls are not their footprint."""
+        if not self.osmem_api or self.peak_footprint <= 0:
+            return None
+        return self.peak_payload / self.peak_footprint
 
 
 Cells = dict[tuple[str, str], Cell]     # (contender name, workload name) -> Cell
@@ -99,10 +104,15 @@ def mean_workloads(workloads: list[Workload], floors: dict[str, int],
 
 
 def summary_table(cells: Cells, contenders: list[str], labels: dict[str, str],
-                  workloads: list[Workload], mean_over: dict[str, list[str]]) -> str:
-    """Contenders by rows: geomean ratio per group of traces, then each N of the steady state."""
+                  workloads: list[Workload], mean_over: dict[str, list[str]],
+                  floors: dict[str, int]) -> str:
+    """Contenders by rows: geomean ratio per group of traces, each trace left out of the means
+    (with its floor), then each N of the steady state."""
     steady = [w for w in workloads if w.kind == "steady"]
+    averaged = {name for names in mean_over.values() for name in names}
+    apart = [w for w in workloads if w.kind != "steady" and w.name not in averaged]
     head = [f"geomean × glibc, {group} ({len(names)})" for group, names in mean_over.items()]
+    head += [f"{w.name} (floor: {floors.get(w.name, 0)} mmap/munmap)" for w in apart]
     head += [f"N = {w.live:,}".replace(",", " ") for w in steady]
     lines = ["| | " + " | ".join(head) + " |", "|---" * (len(head) + 1) + "|"]
     for name in contenders:
@@ -112,6 +122,9 @@ def summary_table(cells: Cells, contenders: list[str], labels: dict[str, str],
             present = [r for r in ratios if r is not None]
             row.append(_times(geomean(present)) + ("" if len(present) == len(ratios) else
                        f" ({len(ratios) - len(present)} missing)") if present else "-")
+        for w in apart:
+            cell = cells[name, w.name]
+            row.append(cell.problem or _times(ratio(cells, name, w.name)))
         for w in steady:
             cell = cells[name, w.name]
             if cell.problem:
@@ -147,7 +160,7 @@ def workload_table(cells: Cells, contenders: list[str], labels: dict[str, str],
             continue
         figure = f"{_si(cell.throughput or 0)} ± {100 * spread(cell.throughputs):.0f} % " \
                  f"({len(cell.throughputs)})"
-        per_call = (f"{cell.calls_per_op[0]:.4f} / {cell.calls_per_op[1]:.4f}"
+        per_call = (f"{cell.calls_per_op[0]:.3g} / {cell.calls_per_op[1]:.3g}"
                     if cell.calls_per_op else cell.counting_problem or "-")
         lines.append(f"| {labels[name]} | {figure} | {_times(ratio(cells, name, workload.name))}"
                      f" | {_percent(cell.util_rss)} | {_percent(cell.util_mapped)} "

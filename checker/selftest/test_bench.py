@@ -142,6 +142,10 @@ def test_report_arithmetic() -> None:
     assert tables.geomean([1.0, 4.0]) == pytest.approx(2.0)
     # the checking pass (first) is not timed
     assert tables.run_throughput({"passes": [[10, 5.0], [100, 0.5], [300, 1.5]]}) == 200.0
+    measured = tables.Cell(peak_payload=50, rss_growth=200, peak_footprint=100, osmem_api=True)
+    assert (measured.util_rss, measured.util_mapped) == (0.25, 0.5)
+    measured.osmem_api = False      # a malloc contender's arenas predate the passes
+    assert measured.util_mapped is None
     kit = workloads.Workload("t", "t.rep", "kit")
     steady = workloads.steady(1000, 10)
     cells = {("glibc", "t"): tables.Cell([100.0, 120.0, 80.0]),
@@ -150,12 +154,16 @@ def test_report_arithmetic() -> None:
              ("x", steady.name): tables.Cell(problem="timed out after 20 s")}
     assert tables.ratio(cells, "x", "t") == 2.5
     labels = {"glibc": "glibc 2.36", "x": "x 1"}
-    summary = tables.summary_table(cells, ["glibc", "x"], labels, [kit, steady], {"kit": ["t"]})
-    assert summary.splitlines()[2:] == ["| glibc 2.36 | 1× | 1M calls/s |",
-                                        "| x 1 | 2.5× | timed out after 20 s |"]
-    floors = {"t": 0, "mapped": 5}
-    traces = [kit, workloads.Workload("mapped", "m.rep", "kit"), steady]
-    assert tables.mean_workloads(traces, floors, {"t": 10, "mapped": 20}) == ["t"]
+    mapped = workloads.Workload("mapped", "m.rep", "kit")
+    cells |= {("glibc", "mapped"): tables.Cell([10.0]), ("x", "mapped"): tables.Cell([1.0])}
+    summary = tables.summary_table(cells, ["glibc", "x"], labels, [kit, mapped, steady],
+                                   {"kit": ["t"]}, {"t": 0, "mapped": 5})
+    assert summary.splitlines()[0] == ("| | geomean × glibc, kit (1) | mapped (floor: 5 "
+                                       "mmap/munmap) | N = 1 000 |")
+    assert summary.splitlines()[2:] == ["| glibc 2.36 | 1× | 1× | 1M calls/s |",
+                                        "| x 1 | 2.5× | 0.1× | timed out after 20 s |"]
+    traces = [kit, mapped, steady]
+    assert tables.mean_workloads(traces, {"t": 0, "mapped": 5}, {"t": 10, "mapped": 20}) == ["t"]
 
 
 def test_pictures_draw_every_measured_cell(tmp_path: Path) -> None:
