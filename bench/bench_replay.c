@@ -2,7 +2,8 @@
 /*
  * bench_replay: replays one allocation workload against one allocator, checks it, times it.
  *
- * Usage: bench_replay [--osmem LIB] [--min-seconds S] [--budget S] [--max-passes P] WORKLOAD
+ * Usage: bench_replay [--osmem LIB] [--min-seconds S] [--budget S] [--max-passes P]
+ *                     [--fill-limit S] WORKLOAD
  *
  *   WORKLOAD  FILE             a malloc-lab trace: header lines of numbers, then one request a
  *                              line: `a ID SIZE` (malloc), `r ID SIZE` (realloc), `f ID` (free)
@@ -17,10 +18,13 @@
  *                   passes, except that one timed pass always runs (with at least half the
  *                   budget for the steady state): a slow allocator still gets a throughput
  *                   (default 5); a trace pass is never cut short
+ *   --fill-limit    give up (exit 4) when placing the steady state's N blocks takes longer
+ *                   than this (default 20)
  *
  * Output: one JSON line on stdout (see print_result). Exit 0; 2 for bad usage or a malformed
  * workload; 3 when the allocator is wrong (a NULL for a non-zero size, a misaligned pointer, a
- * block whose contents changed): a broken allocator is reported, never timed.
+ * block whose contents changed): a broken allocator is reported, never timed; 4 when it is too
+ * slow to place the steady state's blocks.
  *
  * Invariants:
  *   - the allocator is called through one function table, the same code for every contender;
@@ -525,7 +529,8 @@ struct pass_record {
 int main(int argc, char **argv)
 {
 	const char *osmem = NULL, *spec = NULL;
-	double min_seconds = 0.1, budget = 5.0, timed = 0, fill_seconds = 0, start;
+	double min_seconds = 0.1, budget = 5.0, fill_limit = 20.0, timed = 0, fill_seconds = 0;
+	double start;
 	unsigned max_passes = 1000, passes = 0;
 	struct workload w = { 0 };
 	struct pass_record *records;
@@ -542,17 +547,19 @@ int main(int argc, char **argv)
 			min_seconds = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--budget") && i + 1 < argc)
 			budget = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--fill-limit") && i + 1 < argc)
+			fill_limit = atof(argv[++i]);
 		else if (!strcmp(argv[i], "--max-passes") && i + 1 < argc)
 			max_passes = (unsigned)atoi(argv[++i]);
 		else if (argv[i][0] != '-' && !spec)
 			spec = argv[i];
 		else
 			die(2, "usage: bench_replay [--osmem LIB] [--min-seconds S] [--budget S] "
-			    "[--max-passes P] FILE.rep|steady:N:STEPS:SEED");
+			    "[--max-passes P] [--fill-limit S] FILE.rep|steady:N:STEPS:SEED");
 	}
 	if (!spec || max_passes < 1)
 		die(2, "usage: bench_replay [--osmem LIB] [--min-seconds S] [--budget S] "
-		    "[--max-passes P] FILE.rep|steady:N:STEPS:SEED");
+		    "[--max-passes P] [--fill-limit S] FILE.rep|steady:N:STEPS:SEED");
 	g_workload_name = spec;
 	if (osmem)
 		use_osmem(osmem);
@@ -573,8 +580,12 @@ int main(int argc, char **argv)
 		g_context = "filling: ";
 		marker("begin", 0);
 		start = now();
-		for (size_t id = 0; id < w.live; id++)
+		for (size_t id = 0; id < w.live; id++) {
+			if (id % BUDGET_CHECK_EVERY == 0 && now() - start > fill_limit)
+				die(4, "placed only %zu of %zu blocks in %g s", id, w.live,
+				    fill_limit);
 			do_alloc(id, steady_size(), 1);
+		}
 		fill_seconds = now() - start;
 		marker("end", 0);
 	}

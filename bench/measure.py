@@ -24,6 +24,8 @@ from pathlib import Path
 from contenders import Contender
 
 MEMORY_CALLS = ("brk", "mmap", "munmap", "mremap")
+DRIVER_PREFIX = "bench_replay: "
+VERDICTS = {2: "bad workload", 3: "failed", 4: "too slow"}   # bench_replay's exit statuses
 OUTPUT_LIMIT = 1 << 20          # bytes kept of stdout and stderr (a result is ~25 bytes a pass)
 
 
@@ -68,9 +70,12 @@ def _outcome(returncode: int | None, stdout: str, stderr: str, timeout: float) -
         return Outcome(problem=f"timed out after {timeout:g} s")
     if returncode != 0:
         reason = stderr.strip().splitlines()[-1] if stderr.strip() else ""
+        if reason.startswith(DRIVER_PREFIX):    # the table names the workload already
+            reason = reason.split(": ", 2)[-1]
         if returncode < 0:
             reason = f"killed by {signal.Signals(-returncode).name} {reason}".strip()
-        return Outcome(problem=f"failed: {reason or f'exit status {returncode}'}")
+        verdict = VERDICTS.get(returncode, "failed")
+        return Outcome(problem=f"{verdict}: {reason or f'exit status {returncode}'}")
     try:
         return Outcome(result=json.loads(stdout))
     except json.JSONDecodeError:
@@ -80,7 +85,8 @@ def _outcome(returncode: int | None, stdout: str, stderr: str, timeout: float) -
 def timed_run(driver: Path, contender: Contender, workload_spec: str, timeout: float,
               min_seconds: float, budget: float) -> Outcome:
     command, env = _command(driver, contender, workload_spec,
-                            ["--min-seconds", f"{min_seconds:g}", "--budget", f"{budget:g}"])
+                            ["--min-seconds", f"{min_seconds:g}", "--budget", f"{budget:g}",
+                             "--fill-limit", f"{timeout / 3:g}"])
     return _outcome(*_run(command, env, timeout), timeout)
 
 
@@ -88,7 +94,8 @@ def counting_run(driver: Path, contender: Contender, workload_spec: str, timeout
                  budget: float) -> Outcome:
     """The checking pass and one more, under strace (untimed: strace slows every syscall)."""
     command, env = _command(driver, contender, workload_spec,
-                            ["--max-passes", "2", "--min-seconds", "0", "--budget", f"{budget:g}"])
+                            ["--max-passes", "2", "--min-seconds", "0", "--budget", f"{budget:g}",
+                             "--fill-limit", f"{timeout / 3:g}"])
     with tempfile.TemporaryDirectory(prefix="osmem-bench-") as tmp:
         trace_file = Path(tmp) / "trace"
         strace = ["strace", "-f", "-qq", "-e", "trace=" + ",".join(MEMORY_CALLS) + ",write",
