@@ -31,6 +31,7 @@ from contenders import ROOT, Contender, malloc_contenders, osmem_contender
 
 KIT_LIBRARY = ROOT / "src" / "libosmem.so"
 STEADY_LIVE = (100, 1000, 10_000, 100_000)
+COUNTING_SLOWDOWN = 2
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,9 @@ def counting_runs(driver: Path, contenders: list[Contender], chosen: list[wl.Wor
             cell = cells[contender.name, workload.name]
             if cell.problem:
                 continue
-            outcome = measure.counting_run(driver, contender, workload.spec, plan.timeout,
-                                           plan.budget)
+            # strace stops the tracee at every memory call: twice the time of a timed run
+            outcome = measure.counting_run(driver, contender, workload.spec,
+                                           COUNTING_SLOWDOWN * plan.timeout, plan.budget)
             if not outcome.ok:
                 cell.counting_problem = outcome.problem
                 continue
