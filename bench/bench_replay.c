@@ -83,7 +83,6 @@ struct block {
 };
 
 struct workload {
-	const char *name;
 	/* a trace */
 	struct op *ops;
 	size_t n_ops;
@@ -487,10 +486,8 @@ static void free_leftovers(const struct workload *w)
 	if (w->steady)
 		return;
 	for (size_t id = 0; id < w->n_ids; id++)
-		if (g_blocks[id].live && g_blocks[id].size)
+		if (g_blocks[id].live)
 			do_free(id, 0);
-		else
-			g_blocks[id].live = 0;
 }
 
 static long status_kib(const char *field)

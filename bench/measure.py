@@ -83,19 +83,19 @@ def _outcome(returncode: int | None, stdout: str, stderr: str, timeout: float) -
 
 
 def timed_run(driver: Path, contender: Contender, workload_spec: str, timeout: float,
-              min_seconds: float, budget: float) -> Outcome:
+              min_seconds: float, budget: float, fill_limit: float) -> Outcome:
     command, env = _command(driver, contender, workload_spec,
                             ["--min-seconds", f"{min_seconds:g}", "--budget", f"{budget:g}",
-                             "--fill-limit", f"{timeout / 3:g}"])
+                             "--fill-limit", f"{fill_limit:g}"])
     return _outcome(*_run(command, env, timeout), timeout)
 
 
 def counting_run(driver: Path, contender: Contender, workload_spec: str, timeout: float,
-                 budget: float) -> Outcome:
+                 budget: float, fill_limit: float) -> Outcome:
     """The checking pass and one more, under strace (untimed: strace slows every syscall)."""
     command, env = _command(driver, contender, workload_spec,
                             ["--max-passes", "2", "--min-seconds", "0", "--budget", f"{budget:g}",
-                             "--fill-limit", f"{timeout / 3:g}"])
+                             "--fill-limit", f"{fill_limit:g}"])
     with tempfile.TemporaryDirectory(prefix="osmem-bench-") as tmp:
         trace_file = Path(tmp) / "trace"
         strace = ["strace", "-f", "-qq", "-e", "trace=" + ",".join(MEMORY_CALLS) + ",write",

@@ -14,6 +14,7 @@ from html import escape
 
 COLOURS = ("#4d4d4d", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
 FONT = 'font-family="sans-serif" font-size="11"'
+TITLE_FONT = 'font-family="sans-serif" font-size="14"'
 
 
 def _log_ticks(low: float, high: float) -> list[float]:
@@ -52,7 +53,7 @@ def ratio_bars(ratios: dict[str, dict[str, float]], contenders: list[str], title
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}">', '<rect width="100%" height="100%" fill="white"/>',
-             f'<text x="{left}" y="20" font-family="sans-serif" font-size="14">{escape(title)}</text>']
+             f'<text x="{left}" y="20" {TITLE_FONT}>{escape(title)}</text>']
     for tick in ticks:
         y = y_of(tick)
         parts.append(f'<line x1="{left}" x2="{left + group_w * len(workloads)}" y1="{y:.1f}" '
@@ -99,7 +100,7 @@ def throughput_lines(series: dict[str, dict[int, float]], title: str) -> str:
 
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'viewBox="0 0 {width} {height}">', '<rect width="100%" height="100%" fill="white"/>',
-             f'<text x="{left}" y="20" font-family="sans-serif" font-size="14">{escape(title)}</text>']
+             f'<text x="{left}" y="20" {TITLE_FONT}>{escape(title)}</text>']
     for tick in y_ticks:
         parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{y_of(tick):.1f}" '
                      f'y2="{y_of(tick):.1f}" stroke="#ddd"/>')

@@ -52,7 +52,8 @@ def build_library(tmp_path: Path, body: str) -> Path:
 
 @pytest.mark.parametrize("contender", [KIT, GLIBC], ids=["kit", "glibc"])
 def test_checking_pass_reads_back_every_byte(contender: Contender, tiny: str) -> None:
-    outcome = measure.timed_run(DRIVER, contender, tiny, timeout=30, min_seconds=0, budget=1)
+    outcome = measure.timed_run(DRIVER, contender, tiny, timeout=30, min_seconds=0, budget=1,
+                                fill_limit=10)
     assert outcome.ok, outcome.problem
     # patterns 1, 2, 3 by allocation order; r 0 reads 100 bytes before and 100 after the move
     assert outcome.result["checksum"] == 100 * 1 + 100 * 1 + 200000 * 2 + 300 * 1 + 40 * 3
@@ -61,7 +62,7 @@ def test_checking_pass_reads_back_every_byte(contender: Contender, tiny: str) ->
 
 
 def test_kit_library_memory_calls_on_a_tiny_trace(tiny: str) -> None:
-    outcome = measure.counting_run(DRIVER, KIT, tiny, timeout=30, budget=1)
+    outcome = measure.counting_run(DRIVER, KIT, tiny, timeout=30, budget=1, fill_limit=10)
     assert outcome.ok, outcome.problem
     calls = measure.count_memory_calls(outcome.trace, outcome.result["brk_start"])
     # pass 1: brk(0), brk(+128 KiB), mmap, munmap; pass 2 reuses the heap: mmap, munmap
@@ -90,7 +91,8 @@ def test_null_hang_slowness_and_bad_traces_are_verdicts(tmp_path: Path, tiny: st
                          "void *os_realloc(void *p, size_t n) { (void)p; (void)n; return 0; }\n"
                          "void os_free(void *p) { (void)p; }\n"
                          "void *os_calloc(size_t a, size_t b) { (void)a; (void)b; return 0; }\n")
-    outcome = measure.timed_run(DRIVER, Contender("null", osmem_library=str(null)), tiny, 30, 0, 1)
+    outcome = measure.timed_run(DRIVER, Contender("null", osmem_library=str(null)), tiny,
+                                30, 0, 1, 10)
     assert outcome.problem == "failed: pass 1: osmem returned NULL for 100 bytes (block 0)"
     (tmp_path / "hang").mkdir()
     hang = build_library(tmp_path / "hang",
@@ -98,7 +100,8 @@ def test_null_hang_slowness_and_bad_traces_are_verdicts(tmp_path: Path, tiny: st
                          "void *os_realloc(void *p, size_t n) { (void)p; (void)n; return 0; }\n"
                          "void os_free(void *p) { (void)p; }\n"
                          "void *os_calloc(size_t a, size_t b) { (void)a; (void)b; return 0; }\n")
-    outcome = measure.timed_run(DRIVER, Contender("hang", osmem_library=str(hang)), tiny, 1, 0, 1)
+    outcome = measure.timed_run(DRIVER, Contender("hang", osmem_library=str(hang)), tiny,
+                                1, 0, 1, 10)
     assert outcome.problem == "timed out after 1 s"
     (tmp_path / "slow").mkdir()
     slow = build_library(tmp_path / "slow",       # a bump allocator taking 1 ms a call
@@ -116,11 +119,11 @@ def test_null_hang_slowness_and_bad_traces_are_verdicts(tmp_path: Path, tiny: st
                                                  "256 of 1000 blocks in 0.2 s\n")
     bad = tmp_path / "bad.rep"
     bad.write_text("a 0 10\nx 0 10\n")
-    outcome = measure.timed_run(DRIVER, GLIBC, str(bad), 30, 0, 1)
+    outcome = measure.timed_run(DRIVER, GLIBC, str(bad), 30, 0, 1, 10)
     assert outcome.problem == f"bad workload: {bad}:2: unknown request 'x' (a, r or f)"
     freed = tmp_path / "freed.rep"
     freed.write_text("2\n1\n3\n1\na 0 10\nf 0\nf 0\n")
-    outcome = measure.timed_run(DRIVER, GLIBC, str(freed), 30, 0, 1)
+    outcome = measure.timed_run(DRIVER, GLIBC, str(freed), 30, 0, 1, 10)
     assert outcome.problem == f"bad workload: {freed}:7: block 0 is not live"
 
 
