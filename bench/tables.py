@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from workloads import Workload
+from workloads import STEADY_SIZES, Workload
 
 
 def run_throughput(result: dict) -> float:
@@ -141,8 +141,8 @@ def workload_table(cells: Cells, contenders: list[str], labels: dict[str, str],
                    workload: Workload, calls: int, floor: int | None) -> str:
     title = f"**{workload.name}**"
     if workload.kind == "steady":
-        title += f" ({workload.live} live blocks of 8..1024 bytes; a step frees one at random " \
-                 "and allocates one)"
+        title += f" ({workload.live} live blocks of {STEADY_SIZES[0]}..{STEADY_SIZES[1]} bytes;" \
+                 " a step frees one at random and allocates one)"
     else:
         title += f" ({calls} calls a pass"
         if floor:
