@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 import signal
 import subprocess
 import tempfile
@@ -26,6 +27,7 @@ from contenders import Contender
 MEMORY_CALLS = ("brk", "mmap", "munmap", "mremap")
 DRIVER_PREFIX = "bench_replay: "
 VERDICTS = {2: "bad workload", 3: "failed", 4: "too slow"}   # bench_replay's exit statuses
+FILE_SIZE_LIMIT = 1 << 30       # RLIMIT_FSIZE: the strace output of a flood of syscalls
 OUTPUT_LIMIT = 1 << 20          # bytes kept of stdout and stderr (a result is ~25 bytes a pass)
 
 
@@ -53,16 +55,28 @@ def _command(driver: Path, contender: Contender, workload_spec: str,
     return args + [workload_spec], env
 
 
+def _limit_child() -> None:
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
 def _run(command: list[str], env: dict[str, str], timeout: float) -> tuple[int | None, str, str]:
     with subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE, text=True, start_new_session=True) as process:
+                          stderr=subprocess.PIPE, text=True, start_new_session=True,
+                          preexec_fn=_limit_child) as process:
         try:
             stdout, stderr = process.communicate(timeout=timeout)
+            returncode: int | None = process.returncode
         except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
+            stdout, stderr, returncode = "", "", None
+        finally:
+            # the driver (and strace's tracee) and anything an os_* library forked: one group
+            try:
+                os.killpg(process.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             process.communicate()
-            return None, "", ""
-    return process.returncode, stdout[-OUTPUT_LIMIT:], stderr[-OUTPUT_LIMIT:]
+    return returncode, stdout[-OUTPUT_LIMIT:], stderr[-OUTPUT_LIMIT:]
 
 
 def _outcome(returncode: int | None, stdout: str, stderr: str, timeout: float) -> Outcome:

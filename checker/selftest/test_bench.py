@@ -41,10 +41,19 @@ def run_driver(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(DRIVER), *args], capture_output=True, text=True, timeout=30)
 
 
-def build_library(tmp_path: Path, body: str) -> Path:
-    source = tmp_path / "osmem.c"
-    source.write_text("#include <stddef.h>\n" + body)
-    library = tmp_path / "libosmem.so"
+STUBS = {"os_realloc": "void *os_realloc(void *p, size_t n) { (void)n; return p; }\n",
+         "os_free": "void os_free(void *p) { (void)p; }\n",
+         "os_calloc": "void *os_calloc(size_t a, size_t b) { (void)a; (void)b; return 0; }\n"}
+
+
+def build_library(directory: Path, malloc: str) -> Path:
+    """A libosmem.so whose os_malloc is `malloc` (C, with what it needs above it); the other
+    calls are stubs that the tests never reach or that do nothing."""
+    directory.mkdir(parents=True, exist_ok=True)
+    source = directory / "osmem.c"
+    source.write_text("#include <stddef.h>\n#include <unistd.h>\n" + malloc
+                      + "".join(STUBS.values()))
+    library = directory / "libosmem.so"
     subprocess.run(["gcc", "-O1", "-shared", "-fPIC", "-o", str(library), str(source)],
                    check=True, capture_output=True)
     return library
@@ -73,10 +82,7 @@ def test_kit_library_memory_calls_on_a_tiny_trace(tiny: str) -> None:
 
 def test_overlapping_blocks_are_reported_not_timed(tmp_path: Path, tiny: str) -> None:
     library = build_library(tmp_path, "static char arena[1 << 20] __attribute__((aligned(16)));\n"
-                            "void *os_malloc(size_t n) { (void)n; return arena; }\n"
-                            "void *os_realloc(void *p, size_t n) { (void)n; return p; }\n"
-                            "void os_free(void *p) { (void)p; }\n"
-                            "void *os_calloc(size_t a, size_t b) { (void)a; (void)b; return 0; }\n")
+                            "void *os_malloc(size_t n) { (void)n; return arena; }\n")
     done = run_driver("--osmem", str(library), tiny)
     assert done.returncode == 3
     assert re.fullmatch(f"bench_replay: {re.escape(tiny)}: pass 1: block 0 \\(100 bytes at "
@@ -85,34 +91,20 @@ def test_overlapping_blocks_are_reported_not_timed(tmp_path: Path, tiny: str) ->
 
 
 def test_null_hang_slowness_and_bad_traces_are_verdicts(tmp_path: Path, tiny: str) -> None:
-    (tmp_path / "null").mkdir()
-    null = build_library(tmp_path / "null",
-                         "void *os_malloc(size_t n) { (void)n; return 0; }\n"
-                         "void *os_realloc(void *p, size_t n) { (void)p; (void)n; return 0; }\n"
-                         "void os_free(void *p) { (void)p; }\n"
-                         "void *os_calloc(size_t a, size_t b) { (void)a; (void)b; return 0; }\n")
+    null = build_library(tmp_path / "null", "void *os_malloc(size_t n) { (void)n; return 0; }\n")
     outcome = measure.timed_run(DRIVER, Contender("null", osmem_library=str(null)), tiny,
                                 30, 0, 1, 10)
     assert outcome.problem == "failed: pass 1: osmem returned NULL for 100 bytes (block 0)"
-    (tmp_path / "hang").mkdir()
     hang = build_library(tmp_path / "hang",
-                         "void *os_malloc(size_t n) { for (;;) __asm__ volatile(\"\"); }\n"
-                         "void *os_realloc(void *p, size_t n) { (void)p; (void)n; return 0; }\n"
-                         "void os_free(void *p) { (void)p; }\n"
-                         "void *os_calloc(size_t a, size_t b) { (void)a; (void)b; return 0; }\n")
+                         "void *os_malloc(size_t n) { for (;;) __asm__ volatile(\"\"); }\n")
     outcome = measure.timed_run(DRIVER, Contender("hang", osmem_library=str(hang)), tiny,
                                 1, 0, 1, 10)
     assert outcome.problem == "timed out after 1 s"
-    (tmp_path / "slow").mkdir()
     slow = build_library(tmp_path / "slow",       # a bump allocator taking 1 ms a call
-                         "#include <unistd.h>\n"
                          "static char arena[1 << 21] __attribute__((aligned(16)));\n"
                          "static size_t used;\n"
                          "void *os_malloc(size_t n) { usleep(1000); used += (n + 15) & ~15UL;"
-                         " return arena + used - ((n + 15) & ~15UL); }\n"
-                         "void *os_realloc(void *p, size_t n) { (void)p; (void)n; return 0; }\n"
-                         "void os_free(void *p) { (void)p; }\n"
-                         "void *os_calloc(size_t a, size_t b) { (void)a; (void)b; return 0; }\n")
+                         " return arena + used - ((n + 15) & ~15UL); }\n")
     # the fill checks the clock every 256 blocks: at 256, 256 ms have passed
     done = run_driver("--osmem", str(slow), "--fill-limit", "0.2", "steady:1000:10:1")
     assert (done.returncode, done.stderr) == (4, "bench_replay: steady:1000:10:1: placed only "
