@@ -518,6 +518,28 @@ static int reset_peak_rss(void)
 	return ok;
 }
 
+/* `text` as the inside of a JSON string (a trace's path may hold quotes or backslashes) */
+static const char *json_string(const char *text)
+{
+	static char escaped[512];
+	size_t n = 0;
+
+	for (; *text && n + 7 < sizeof(escaped); text++) {
+		unsigned char c = (unsigned char)*text;
+
+		if (c == '"' || c == '\\') {
+			escaped[n++] = '\\';
+			escaped[n++] = (char)c;
+		} else if (c < 0x20) {
+			n += (size_t)snprintf(escaped + n, sizeof(escaped) - n, "\\u%04x", c);
+		} else {
+			escaped[n++] = (char)c;
+		}
+	}
+	escaped[n] = '\0';
+	return escaped;
+}
+
 struct pass_record {
 	uint64_t calls;
 	double seconds;
@@ -618,7 +640,7 @@ int main(int argc, char **argv)
 		       "\"peak_payload\": %llu, \"rss_base_kib\": %ld, \"rss_peak_kib\": %ld, "
 		       "\"rss_peak_exact\": %s, \"brk_start\": %llu, \"fill_seconds\": %.9f, "
 		       "\"passes\": [",
-		       spec, g_alloc.name, (unsigned long long)g_checksum,
+		       json_string(spec), g_alloc.name, (unsigned long long)g_checksum,
 		       (unsigned long long)g_peak_payload, rss_base, rss_peak,
 		       peak_reset ? "true" : "false", (unsigned long long)(uintptr_t)brk_start,
 		       fill_seconds);

@@ -29,6 +29,11 @@ def _tick_label(value: float) -> str:
     return f"{value:g}"
 
 
+def _legend_width(names: list[str]) -> int:
+    """Room for the legend: a swatch and the longest name (about 7 px a character)."""
+    return 40 + 7 * max((len(name) for name in names), default=0)
+
+
 def _legend(names: list[str], x: float, y: float) -> list[str]:
     parts = []
     for index, name in enumerate(names):
@@ -45,7 +50,7 @@ def ratio_bars(ratios: dict[str, dict[str, float]], contenders: list[str], title
     ticks = _log_ticks(min(values + [1.0]), max(values + [1.0]))
     low, high = math.log10(ticks[0]), math.log10(ticks[-1])
     left, top, plot_h, group_w = 60, 40, 300, 16 * len(contenders) + 12
-    width = left + group_w * len(workloads) + 170
+    width = left + group_w * len(workloads) + _legend_width(contenders)
     height = top + plot_h + 110
 
     def y_of(value: float) -> float:
@@ -88,7 +93,7 @@ def throughput_lines(series: dict[str, dict[int, float]], title: str) -> str:
     x_ticks = _log_ticks(min(n for n, _ in points), max(n for n, _ in points))
     y_ticks = _log_ticks(min(v for _, v in points), max(v for _, v in points))
     left, top, plot_w, plot_h = 70, 40, 420, 300
-    width, height = left + plot_w + 190, top + plot_h + 50
+    width, height = left + plot_w + _legend_width(contenders), top + plot_h + 50
 
     def x_of(n: float) -> float:
         lo, hi = math.log10(x_ticks[0]), math.log10(x_ticks[-1])

@@ -70,6 +70,14 @@ def test_checking_pass_reads_back_every_byte(contender: Contender, tiny: str) ->
     assert [calls for calls, _ in outcome.result["passes"]] == [7, 7]
 
 
+def test_result_names_any_trace_path(tmp_path: Path) -> None:
+    path = tmp_path / 'a "quoted" \\ dir' / "t.rep"
+    path.parent.mkdir()
+    path.write_text(TINY)
+    outcome = measure.timed_run(DRIVER, GLIBC, str(path), 30, 0, 1, 10)
+    assert outcome.ok and outcome.result["workload"] == str(path), outcome.problem
+
+
 def test_kit_library_memory_calls_on_a_tiny_trace(tiny: str) -> None:
     outcome = measure.counting_run(DRIVER, KIT, tiny, timeout=30, budget=1, fill_limit=10)
     assert outcome.ok, outcome.problem
