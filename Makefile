@@ -194,3 +194,4 @@ fuzz-lib: fuzz-lib-build
 # ---- Included makefiles: one line per part of the kit that keeps its own targets -------------
 include sandbox/sandbox.mk
 -include course/course.mk
+include bench/bench.mk

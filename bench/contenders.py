@@ -1,0 +1,77 @@
+"""The allocators a bench run compares, and how bench_replay reaches each one.
+
+Invariants:
+  - glibc is always first: every ratio is against it, measured in the same run;
+  - the malloc contenders are Debian's packages (bench/deps.sh installs them), each loaded in its
+    own process with LD_PRELOAD, so bench_replay's malloc/realloc/free are theirs;
+  - an os_* contender is a libosmem.so made by checker/submission.py's prepare() (a library, or
+    a source directory it builds) and loaded by bench_replay with dlopen; one that cannot be
+    prepared is kept with its problem, reported instead of measured.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.append(str(ROOT / "checker"))
+from submission import LIBRARY, prepare  # noqa: E402  (the checker's own builder)
+
+# (name, Debian package, the shared object it ships)
+MALLOC_PACKAGES = (
+    ("jemalloc", "libjemalloc2", "libjemalloc.so.2"),
+    ("mimalloc", "libmimalloc2.0", "libmimalloc.so.2"),
+    ("tcmalloc", "libtcmalloc-minimal4", "libtcmalloc_minimal.so.4"),
+)
+
+
+@dataclass(frozen=True)
+class Contender:
+    name: str
+    version: str = ""
+    preload: str = ""           # LD_PRELOAD for a malloc contender
+    osmem_library: str = ""     # the libosmem.so bench_replay dlopens for an os_* contender
+    problem: str = ""           # why it cannot be measured
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} {self.version}".strip()
+
+    @property
+    def osmem_api(self) -> bool:
+        return bool(self.osmem_library)
+
+
+def _package_version(package: str) -> str:
+    done = subprocess.run(["dpkg-query", "-W", "-f=${Version}", package], capture_output=True,
+                          text=True)
+    return done.stdout.split("-")[0].split("+")[0] if done.returncode == 0 else ""
+
+
+def _package_file(package: str, filename: str) -> str:
+    done = subprocess.run(["dpkg-query", "-L", package], capture_output=True, text=True)
+    found = [line for line in done.stdout.splitlines() if line.endswith("/" + filename)]
+    return found[0] if found else ""
+
+
+def malloc_contenders() -> list[Contender]:
+    chosen = [Contender("glibc", _package_version("libc6"))]
+    for name, package, filename in MALLOC_PACKAGES:
+        path = _package_file(package, filename)
+        chosen.append(Contender(name, _package_version(package), preload=path,
+                                problem="" if path else f"{package} is not installed "
+                                "(make bench installs it: bench/deps.sh)"))
+    return chosen
+
+
+def osmem_contender(name: str, osmem: Path, workdir: Path) -> Contender:
+    """An os_* implementation: a libosmem.so, or a source directory that builds one."""
+    implementation = prepare(osmem, workdir)
+    if implementation.lib_dir is None:
+        return Contender(name, problem=implementation.problem)
+    if implementation.missing:
+        return Contender(name, problem="does not define " + ", ".join(implementation.missing))
+    return Contender(name, osmem_library=str(Path(implementation.lib_dir) / LIBRARY))
