@@ -185,3 +185,4 @@ fuzz-lib: fuzz-lib-build
 # ---- end of leaks, misuse, sanitizers --------------------------------------------------------
 
 # ---- Included makefiles: one line per part of the kit that keeps its own targets -------------
+include dropin/dropin.mk
