@@ -4,7 +4,7 @@
 #       library, each compared with the same program on glibc: identical or not, time ratio
 # build/dropin/libosmem_malloc.so sits next to a copy of the kit's libosmem.so (its $ORIGIN
 # rpath), so LD_PRELOAD=build/dropin/libosmem_malloc.so runs any program on the kit's library.
-DROPIN_TIMEOUT ?= 60
+DROPIN_TIMEOUT ?= 120
 DROPIN_DIR     := build/dropin
 DROPIN_LIB     := $(DROPIN_DIR)/libosmem_malloc.so
 DROPIN_CHECK   := $(DROPIN_DIR)/api_check

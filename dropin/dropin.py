@@ -264,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="the os_* library: a libosmem.so or a source dir with a Makefile")
     parser.add_argument("--programs", default=",".join(WORKLOADS_BY_NAME),
                         help=f"comma-separated, among {', '.join(WORKLOADS_BY_NAME)}")
-    parser.add_argument("--timeout", type=float, default=60.0,
+    parser.add_argument("--timeout", type=float, default=120.0,
                         help="seconds each program may run, all its steps together")
     parser.add_argument("--wrapper", type=Path, default=WRAPPER,
                         help="the built libosmem_malloc.so")
