@@ -5,7 +5,8 @@
 #   make refs    regenerate tests/ref/*.ref from the reference library, checked by the model
 #
 # Variables: OSMEM=<libosmem.so or a source dir with a Makefile>, TRACER=strace|ltrace,
-# TEST=<program>, JOBS=<pytest-xdist workers, default auto>, RUN_TIMEOUT=<seconds per program>.
+# TEST=<program>, JOBS=<pytest-xdist workers, default auto>, RUN_TIMEOUT=<seconds per program>,
+# PROFILE=default|layout (layout also grades the block_meta headers), RESULTS=<file.json>.
 
 CC      = gcc
 PYTHON  ?= /usr/bin/python3
@@ -15,6 +16,7 @@ TRACER  ?= strace
 OSMEM   ?= src/libosmem.so
 JOBS    ?= auto
 RUN_TIMEOUT ?= 10
+PROFILE ?= default
 
 LIB_SRCS  := $(wildcard src/*.c) utils/printf.c
 LIB_HDRS  := $(wildcard src/*.h) $(wildcard utils/*.h)
@@ -69,7 +71,7 @@ deps-test:
 
 PYTEST := $(PYTHON) -m pytest -p no:cacheprovider --rootdir=checker -c checker/pytest.ini
 GRADE_ARGS := --osmem=$(OSMEM) --tracer=$(TRACER) --run-timeout=$(RUN_TIMEOUT) \
-	$(if $(TEST),--program=$(TEST))
+	--profile=$(PROFILE) $(if $(TEST),--program=$(TEST)) $(if $(RESULTS),--results-json=$(RESULTS))
 
 check: deps all
 	$(PYTEST) -n $(JOBS) checker/test_grade.py $(GRADE_ARGS)

@@ -1,7 +1,9 @@
 """The graded programs: every tests/<name>.c with its points, read from its opening comment.
 
 A program states ``points: N`` in its first comment; programs worth 0 points are the kit's own
-instruments (e.g. the tracer canary) and are not graded.
+instruments (e.g. the tracer canary) and are not graded. A line ``hidden: yes`` next to the
+points keeps a program and its ref out of the students' handout: it is graded, but only by
+the instructor.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ TESTS_DIR = ROOT / "tests"
 REF_DIR = TESTS_DIR / "ref"
 BUILD_DIR = ROOT / "build" / "tests"
 POINTS = re.compile(r"^\s*\*?\s*points:\s*(\d+)\s*$", re.MULTILINE)
+HIDDEN = re.compile(r"^\s*\*?\s*hidden:\s*yes\s*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,7 @@ class Program:
     name: str
     points: int
     args: tuple[str, ...] = ()      # command-line arguments (the replay program's script)
+    hidden: bool = False            # graded, but not handed out to students
 
     @property
     def source(self) -> Path:
@@ -38,10 +42,11 @@ class Program:
 
 def program(name: str) -> Program:
     source = TESTS_DIR / f"{name}.c"
-    match = POINTS.search(source.read_text())
+    text = source.read_text()
+    match = POINTS.search(text)
     if not match:
         raise ValueError(f"{source} has no 'points: N' line in its opening comment")
-    return Program(name, int(match[1]))
+    return Program(name, int(match[1]), hidden=bool(HIDDEN.search(text)))
 
 
 def all_programs() -> list[Program]:

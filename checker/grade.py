@@ -21,6 +21,9 @@ from run import FILE_SIZE_LIMIT, Options, Run, run_traced
 from submission import Implementation
 
 MESSAGE_LINES = 5
+# What a grade covers: "default" what the trace, the returned addresses and the memory show;
+# "layout" also the block_meta header contents (what `size` holds, status values).
+PROFILES = ("default", "layout")
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,7 @@ class Settings:
     markers: Path
     timeout: float
     options: Options = Options()      # extra for a run: fault injection, environment, ASLR
+    profile: str = "default"          # one of PROFILES
 
 
 @dataclass(frozen=True)

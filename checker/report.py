@@ -1,6 +1,10 @@
-"""Stage 5 of the pipeline: the score table, as a course grading harness prints it.
+"""The report stage of the pipeline: the score table, as a course grading harness prints it.
 
 One row per graded program with its points and the one-line reason it failed, then the total.
+Reasons may quote what a submission printed: every character that could move the cursor,
+redraw a line or ring the terminal is shown escaped (``\\x1b``), so the table on screen is the
+table the checker computed. A long reason loses its middle, never its end, where the expected
+and actual values stand.
 """
 
 from __future__ import annotations
@@ -8,7 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 TOTAL_POINTS = 100
-REASON_WIDTH = 100
+REASON_WIDTH = 120
+ELISION = " ... "
 
 
 @dataclass(frozen=True)
@@ -23,16 +28,26 @@ class Row:
         return self.points if self.passed else 0
 
 
-def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= REASON_WIDTH else text[:REASON_WIDTH - 3] + "..."
+def printable(text: str) -> str:
+    """`text` with control characters (but tab and newline) and DEL shown as escapes."""
+    return "".join(c if c.isprintable() or c in "\t\n" else repr(c)[1:-1] for c in text)
+
+
+def shorten_middle(text: str, width: int = REASON_WIDTH) -> str:
+    """One line of at most `width` characters: the start and the end kept, the middle elided."""
+    text = " ".join(printable(text).split())
+    if len(text) <= width:
+        return text
+    keep = width - len(ELISION)
+    head = keep * 2 // 5
+    return text[:head] + ELISION + text[len(text) - (keep - head):]
 
 
 def table(rows: list[Row], title: str) -> str:
     width = max([len(r.program) for r in rows] + [len("program")])
-    lines = [title, f"{'program':<{width}}  {'points':>7}  result"]
+    lines = [printable(title), f"{'program':<{width}}  {'points':>7}  result"]
     for row in sorted(rows, key=lambda r: r.program):
-        result = "passed" if row.passed else f"failed  {_short(row.reason)}"
+        result = "passed" if row.passed else f"failed  {shorten_middle(row.reason)}"
         lines.append(f"{row.program:<{width}}  {row.earned:>3}/{row.points:<3}  {result}")
     earned = sum(r.earned for r in rows)
     possible = sum(r.points for r in rows)

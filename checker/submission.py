@@ -7,6 +7,7 @@ are recorded as the implementation's problems, and every affected test fails wit
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 import subprocess
@@ -79,3 +80,16 @@ def prepare(osmem: Path, workdir: Path) -> Implementation:
     shutil.copyfile(library, lib_dir / LIBRARY)
     missing = tuple(name for name in API if name not in defined_symbols(lib_dir / LIBRARY))
     return Implementation(source, str(lib_dir), "", missing)
+
+
+def prepare_shared(osmem: Path, workdir: Path) -> Implementation:
+    """prepare() once per `workdir`, whichever of several processes asks first: the others wait
+    on a lock and read the recorded result (pytest-xdist workers share one workdir)."""
+    with open(workdir / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        record = workdir / "implementation.json"
+        if record.exists():
+            return Implementation.from_json(record.read_text())
+        implementation = prepare(osmem, workdir)
+        record.write_text(implementation.to_json())
+        return implementation

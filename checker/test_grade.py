@@ -1,6 +1,6 @@
 """The graded tests: one per program in tests/, worth the points its source states.
 
-`make check` runs this module alone and prints the score table; see conftest.py for options.
+`make check` runs this module alone and prints the score table; see plugin.py for options.
 """
 
 from __future__ import annotations
@@ -18,8 +18,6 @@ GRADED = [pytest.param(p, marks=pytest.mark.points(p.points), id=p.name)
 @pytest.mark.parametrize("program", GRADED)
 def test_program(program: catalogue.Program, implementation: Implementation, settings: Settings,
                  record_property) -> None:
-    record_property("program", program.name)
-    record_property("points", program.points)
     result = grade(program, implementation, settings)
     record_property("reason", result.reason)
     if not result.passed:

@@ -1,4 +1,4 @@
-"""Helpers shared by the kit's own tests (fixtures live in conftest.py)."""
+"""Helpers shared by the kit's own tests (their fixtures live in selftest/conftest.py)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
-"""The reliability figures (issue 4), summed over a whole pytest run and printed at its end.
+"""Figures the kit's own tests measure, summed over a whole pytest run and printed at its end.
 
 Tests attach ``("reliability", (label, count))`` user properties to their reports (bad inputs
-tried, faults injected, faults survived ...). Registered by conftest.py in the controlling
-process; user properties travel with the reports, so the sums include pytest-xdist workers.
+tried, faults injected, faults survived ...). A pytest plugin (``-p figures``, in pytest.ini),
+so it runs in the controlling process: user properties travel with the reports, and the sums
+include pytest-xdist workers.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 
-class ReliabilityFigures:
+class Figures:
     def __init__(self) -> None:
         self.totals: dict[str, int] = {}
 
@@ -27,3 +28,8 @@ class ReliabilityFigures:
             terminalreporter.write_sep("=", "osmem reliability")
             for label, count in self.totals.items():
                 terminalreporter.write_line(f"{label}: {count}")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(Figures(), "osmem-figures")
