@@ -5,7 +5,7 @@ Each program is a few steps (command lines) run in a fresh copy of its inputs, o
 drop-in and once without. What is compared: each step's stdout and exit status, and the files a
 workload declares as its products (gcc's objects and library). Per program, one line: identical
 or what went wrong (crashed: SIGSEGV in python3, timed out after N s, different output at line
-K, failed: a step's exit status), and the wall time as a ratio to glibc's.
+K, failed: a step's exit status), and the wall and CPU times as ratios to glibc's.
 
 The os_* library comes from OSMEM (a libosmem.so or a source directory), turned into a library
 by checker/submission.py's prepare(), exactly as `make check` does. A copy of the drop-in is
@@ -68,7 +68,8 @@ class Workload:
 @dataclass(frozen=True)
 class Outcome:
     transcript: list[str]   # per step: the command, its stdout, its exit status; then products
-    seconds: float
+    seconds: float          # wall time of the steps
+    cpu_seconds: float      # user + system time of the steps and the processes they waited for
     failed_step: Step | None = None
     returncode: int | None = 0   # of the failed step; None: the deadline passed
     stderr_tail: str = ""
@@ -174,14 +175,21 @@ def run_step(step: Step, work: Path, env: dict[str, str],
         return returncode, out.read(), err.read().decode("utf-8", "replace")
 
 
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_workload(workload: Workload, work: Path, preload: Path | None,
                  timeout: float) -> Outcome:
+    """Runs the steps in order until one fails. CPU time is reported besides wall time because
+    it hardly depends on what else the (shared) machine is doing."""
     work.mkdir(parents=True)
     (work / "home").mkdir()
     workload.setup(work)
     env = environment(work / "home", preload)
     transcript: list[str] = []
-    start = time.monotonic()
+    start, cpu_start = time.monotonic(), children_cpu_seconds()
     for step in workload.steps(work):
         returncode, stdout, stderr = run_step(step, work, env,
                                               start + timeout - time.monotonic())
@@ -190,13 +198,14 @@ def run_workload(workload: Workload, work: Path, preload: Path | None,
         transcript.append(f"exit {returncode}")
         if returncode != 0:
             tail = (stderr.strip().splitlines() or [""])[-1][:STDERR_SHOWN]
-            return Outcome(transcript, time.monotonic() - start, step, returncode, tail)
-    seconds = time.monotonic() - start
+            return Outcome(transcript, time.monotonic() - start,
+                           children_cpu_seconds() - cpu_start, step, returncode, tail)
+    seconds, cpu_seconds = time.monotonic() - start, children_cpu_seconds() - cpu_start
     for pattern in workload.products:
         for product in sorted(work.glob(pattern)):
             digest = hashlib.sha256(product.read_bytes()).hexdigest()
             transcript.append(f"{product.name} sha256 {digest}")
-    return Outcome(transcript, seconds)
+    return Outcome(transcript, seconds, cpu_seconds)
 
 
 def signal_name(returncode: int) -> str:
@@ -228,6 +237,10 @@ def first_difference(expected: list[str], actual: list[str]) -> str:
     return f"line {min(len(expected), len(actual)) + 1}: the {shorter} output ends there"
 
 
+def ratio_to(seconds: float, glibc_seconds: float) -> str:
+    return f"{seconds / max(glibc_seconds, 1e-3):.1f}x"
+
+
 def verdict(workload: Workload, scratch: Path, preload: Path,
             timeout: float) -> tuple[bool, str]:
     """(identical, one line): the drop-in first; glibc only when there is something to compare."""
@@ -237,8 +250,10 @@ def verdict(workload: Workload, scratch: Path, preload: Path,
     glibc = run_workload(workload, scratch / "glibc", None, timeout)
     if glibc.failed_step is not None:
         return False, f"cannot compare: on glibc it {failure(glibc, timeout)}"
-    ratio = f"time {dropin.seconds / max(glibc.seconds, 1e-6):.1f}x glibc " \
-            f"({dropin.seconds:.2f} s vs {glibc.seconds:.2f} s)"
+    ratio = f"time {ratio_to(dropin.seconds, glibc.seconds)} glibc's " \
+            f"({dropin.seconds:.2f} s vs {glibc.seconds:.2f} s), cpu " \
+            f"{ratio_to(dropin.cpu_seconds, glibc.cpu_seconds)} " \
+            f"({dropin.cpu_seconds:.2f} s vs {glibc.cpu_seconds:.2f} s)"
     if dropin.failed_step is not None:
         return False, f"{failure(dropin, timeout)}; {ratio}"
     if dropin.transcript != glibc.transcript:
