@@ -7,6 +7,8 @@
  * counts of calls, the result and errno of each overflowing or invalid call, contents kept by
  * realloc, and threads and fork under load. Nothing here decides pass or fail: the numbers
  * are printed as measured, so a wrong drop-in prints a different line.
+ * `api_check <case>` instead gives the drop-in one invalid pointer (free-misaligned,
+ * realloc-misaligned, free-stack), which must abort the process.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -398,8 +400,29 @@ static void check_fork(void)
 	       "(stops at the first that does not)\n", BUSY, exited_zero, FORKS);
 }
 
-int main(void)
+/* Pointers the allocator never handed out: the drop-in must abort, naming the function. */
+static int invalid_pointer(const char *which)
 {
+	char *block = malloc(64);
+
+	if (strcmp(which, "free-misaligned") == 0)
+		free(block + 8);
+	else if (strcmp(which, "realloc-misaligned") == 0)
+		block = realloc(block + 8, 100);
+	else if (strcmp(which, "free-stack") == 0) {
+		/* A header that points above the pointer: no os_* block lies there. */
+		_Alignas(16) void *fake[4] = {&fake[3], (void *)64, 0, 0};
+
+		free(&fake[2]);
+	}
+	printf("%s: survived\n", which);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 2)
+		return invalid_pointer(argv[1]);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	check_origin();
 	check_basic();

@@ -21,7 +21,9 @@
  *     EINVAL; nothing is changed by a failed call;
  *   - across fork() the lock is held (pthread_atfork), so the child inherits a consistent
  *     os_* heap and a fresh lock;
- *   - no stdio: the one message is written with write(2).
+ *   - a pointer given back that is misaligned or whose header does not point below it is
+ *     reported as glibc does ("free(): invalid pointer") and the process aborts;
+ *   - no stdio: messages are written with write(2).
  */
 #define _GNU_SOURCE  /* PTHREAD_ERRORCHECK_MUTEX_INITIALIZER_NP */
 #include <errno.h>
@@ -99,6 +101,15 @@ static struct header *header_of(void *user)
 	return (struct header *)((char *)user - HEADER);
 }
 
+/* The header of a pointer given back by the program, after what can be checked cheaply: it
+ * is aligned as every pointer handed out, and its header points below it. */
+static struct header *valid_header(void *user, const char *message)
+{
+	if ((uintptr_t)user % ALIGN || (uintptr_t)header_of(user)->base >= (uintptr_t)user)
+		die(message);
+	return header_of(user);
+}
+
 static void *fail(int error)
 {
 	errno = error;
@@ -164,8 +175,10 @@ EXPORT void free(void *ptr)
 		return;
 	int saved = errno;  /* free() leaves errno alone (POSIX 2024); os_free may not */
 
+	void *base = valid_header(ptr, "free(): invalid pointer\n")->base;
+
 	acquire();
-	os_free(header_of(ptr)->base);
+	os_free(base);
 	release();
 	errno = saved;
 }
@@ -193,7 +206,7 @@ EXPORT void *realloc(void *ptr, size_t size)
 		free(ptr);
 		return NULL;
 	}
-	struct header *header = header_of(ptr);
+	struct header *header = valid_header(ptr, "realloc(): invalid pointer\n");
 	void *old_base = header->base;
 	size_t old_usable = header->usable;
 	size_t offset = (uintptr_t)ptr - (uintptr_t)old_base;

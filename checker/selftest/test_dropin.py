@@ -4,7 +4,7 @@
   cases as facts; each test here compares its part of that output exactly: alignment of every
   function, overflow (NULL + ENOMEM, the old block intact), realloc(NULL, n), free(NULL),
   invalid alignments (EINVAL), malloc_usable_size, threads allocating concurrently, fork while
-  threads allocate.
+  threads allocate; and pointers it never handed out abort the process with glibc's message.
 * dropin/dropin.py, the runner of `make dropin`: an os_* library that crashes, hangs or calls
   malloc from inside os_* gets one line saying so, within the timeout; a library lacking an os_*
   function is refused before anything runs; a correct independent implementation, handed in as
@@ -13,8 +13,8 @@
 
 from __future__ import annotations
 
-import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -107,6 +107,15 @@ def test_fork_while_threads_allocate(api_output: list[str]) -> None:
         "(stops at the first that does not)"]
 
 
+@pytest.mark.parametrize("case, message", [("free-misaligned", "free(): invalid pointer"),
+                                           ("realloc-misaligned", "realloc(): invalid pointer"),
+                                           ("free-stack", "free(): invalid pointer")])
+def test_invalid_pointer_aborts(case: str, message: str) -> None:
+    done = subprocess.run([str(API_CHECK), case], capture_output=True, text=True, timeout=30,
+                          env={"PATH": "/usr/bin:/bin", "LD_PRELOAD": str(DROPIN)})
+    assert (done.returncode, done.stdout, done.stderr) == (-signal.SIGABRT, "", message + "\n")
+
+
 # os_* libraries that break in one way each; the other functions are plain wrappers that are
 # never reached (python's first malloc breaks).
 BROKEN_MALLOC = {
@@ -133,12 +142,10 @@ def build_os_library(tmp_path: Path, malloc_body: str, functions: tuple[str, ...
     return library
 
 
-def run_dropin(osmem: Path, programs: str, timeout: float,
-               env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+def run_dropin(osmem: Path, programs: str, timeout: float) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(RUNNER), f"--osmem={osmem}",
                            f"--programs={programs}", f"--timeout={timeout:g}"],
-                          capture_output=True, text=True, timeout=timeout + 60,
-                          env={**os.environ, **(env or {})})
+                          capture_output=True, text=True, timeout=timeout + 60)
 
 
 @pytest.mark.parametrize("kind, verdict", [
@@ -163,10 +170,14 @@ def test_library_lacking_a_function_is_refused(tmp_path: Path) -> None:
 
 
 def test_independent_source_dir_runs_sqlite_identically(tmp_path: Path) -> None:
-    # A copy, since test_submissions builds the same directory, maybe at the same time; its
-    # Makefile finds the kit's headers through UTILS.
-    source = shutil.copytree(SUBMISSIONS / "independent", tmp_path / "independent")
-    done = run_dropin(source, "sqlite", timeout=120, env={"UTILS": str(ROOT / "utils")})
+    # The independent submission's source in the course's layout (src/ with its Makefile, the
+    # kit's headers in ../utils), not built where it is: test_submissions builds it there.
+    shutil.copytree(ROOT / "utils", tmp_path / "utils")
+    (tmp_path / "src").mkdir()
+    shutil.copy(SUBMISSIONS / "independent" / "osmem.c", tmp_path / "src")
+    (tmp_path / "src" / "Makefile").write_text(
+        "libosmem.so: osmem.c\n\tgcc -Wall -O2 -fPIC -shared -I../utils -o $@ osmem.c\n")
+    done = run_dropin(tmp_path / "src", "sqlite", timeout=120)
     lines = done.stdout.splitlines()
     assert lines[1].startswith("sqlite   identical; time "), done.stdout + done.stderr
     assert (done.returncode, lines[2]) == (0, "1/1 programs identical under the drop-in")
