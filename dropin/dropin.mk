@@ -15,7 +15,7 @@ test: dropin-deps
 $(DROPIN_LIB): dropin/osmem_malloc.c utils/osmem.h src/libosmem.so
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CFLAGS) -fPIC -shared -fvisibility=hidden -fno-builtin -pthread -Iutils \
-		-o $@ $< -Lsrc -losmem -Wl,-rpath,'$$ORIGIN'
+		-Wl,-soname,libosmem_malloc.so -o $@ $< -Lsrc -losmem -Wl,-rpath,'$$ORIGIN'
 
 $(DROPIN_DIR)/libosmem.so: src/libosmem.so
 	@mkdir -p $(@D)
