@@ -41,6 +41,9 @@ from submission import prepare  # noqa: E402  (the checker's modules are found a
 WRAPPER = ROOT / "build" / "dropin" / "libosmem_malloc.so"
 WORKLOADS = DROPIN_DIR / "workloads"
 OUTPUT_LIMIT = 64 * 1024 * 1024   # RLIMIT_FSIZE: a flood of output ends the step (SIGXFSZ)
+# RLIMIT_AS per process: an os_* library that never gives memory back fails its allocations
+# (the program then exits with an error) before the machine runs out of memory.
+ADDRESS_SPACE_LIMIT = 8 << 30
 STDERR_SHOWN = 200                # characters of a failing step's last stderr line in a verdict
 # The kit itself, as copied for git to commit and gcc to compile (no build products).
 KIT_PARTS = ("Makefile", "README.md", "src", "utils", "tests", "checker", "dropin")
@@ -146,6 +149,7 @@ def environment(home: Path, preload: Path | None) -> dict[str, str]:
 def _limit_child() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (OUTPUT_LIMIT, OUTPUT_LIMIT))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE_LIMIT, ADDRESS_SPACE_LIMIT))
 
 
 def run_step(step: Step, work: Path, env: dict[str, str],
