@@ -1,7 +1,9 @@
 # osmem: build the allocator and its test programs, grade them, test the kit.
 #
 #   make check   build, then grade src/libosmem.so (or OSMEM=...) and print the score table
-#   make test    everything the kit tests about itself (includes the grading)
+#   make test    everything the kit tests about itself (includes the grading); the costly
+#                families (fault injection, memcheck, hostile submissions...) on a sample
+#   make test-full  the same with every case of every family (what CI runs)
 #   make refs    regenerate tests/ref/*.ref from the reference library, checked by the model
 #
 # Variables: OSMEM=<libosmem.so or a source dir with a Makefile>, TRACER=strace|ltrace,
@@ -27,7 +29,7 @@ MARKERS   := build/libosmem_markers.so
 PROG_FLAGS := $(WARN) -O2 -g -fcf-protection=none -Iutils -Itests
 PROG_LINK  := -Lsrc -losmem -Wl,-z,lazy
 
-.PHONY: all check test refs deps deps-test clean
+.PHONY: all check test test-full refs deps deps-test clean
 all: src/libosmem.so $(PROGRAMS) $(MARKERS)
 
 # Every build of the library (graded, memcheck, asan) exports only the API, as libosmem.so.
@@ -45,22 +47,22 @@ $(MARKERS): checker/markers.c utils/printf.c utils/printf.h
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -O2 -fPIC -shared -Iutils -o $@ checker/markers.c utils/printf.c -ldl
 
-# ---- reliability (issue 4): bad-input cases and the fault driver -----------------------------
+# ---- instruments: the bad-input cases and the fault driver ------------------------------------
 # Not graded programs: they live outside tests/*.c and are run by checker/selftest/test_badinput.py
 # and test_faults.py. They may use the debug interface (utils/osmem_debug.h).
-RELIABILITY_PROGRAMS := build/reliability/badinput build/reliability/fault_driver
-all: $(RELIABILITY_PROGRAMS)
+INSTRUMENT_PROGRAMS := build/instruments/badinput build/instruments/fault_driver
+all: $(INSTRUMENT_PROGRAMS)
 
-build/reliability/badinput: tests/badinput/badinput.c utils/printf.c $(LIB_HDRS) $(wildcard tests/*.h) \
+build/instruments/badinput: tests/badinput/badinput.c utils/printf.c $(LIB_HDRS) $(wildcard tests/*.h) \
 		src/libosmem.so
 	@mkdir -p $(@D)
 	$(CC) $(PROG_FLAGS) -o $@ $< utils/printf.c $(PROG_LINK)
 
-build/reliability/fault_driver: tests/faults/fault_driver.c utils/printf.c $(LIB_HDRS) \
+build/instruments/fault_driver: tests/faults/fault_driver.c utils/printf.c $(LIB_HDRS) \
 		$(wildcard tests/*.h) src/libosmem.so
 	@mkdir -p $(@D)
 	$(CC) $(PROG_FLAGS) -o $@ $< utils/printf.c $(PROG_LINK)
-# ---- end of reliability ---------------------------------------------------------------------
+# ---- end of instruments ---------------------------------------------------------------------
 
 deps:
 	@checker/deps.sh
@@ -77,7 +79,10 @@ check: deps all
 	$(PYTEST) -n $(JOBS) checker/test_grade.py $(GRADE_ARGS)
 
 test: deps deps-test all
-	$(PYTEST) -n $(JOBS) checker $(GRADE_ARGS)
+	$(PYTEST) -n $(JOBS) checker $(GRADE_ARGS) $(if $(FULL),--full) --durations=10
+
+test-full:
+	$(MAKE) test FULL=1
 
 refs: deps all
 	$(PYTHON) checker/refs.py --tracer=$(TRACER)
@@ -85,7 +90,7 @@ refs: deps all
 clean:
 	rm -rf build src/libosmem.so
 
-# ---- random differential testing (issue 3): make fuzz, make replay ---------------------------
+# ---- random differential testing: make fuzz, make replay ---------------------------------------
 #   make fuzz [OSMEM=...] [RUNS=N] [SEED=S]  replay N random operation scripts (tests/replay.c)
 #                                            against the model; exit 1 on a divergence, printing
 #                                            the shrunk script's path (build/fuzz/minimal-*.ops)
@@ -101,7 +106,7 @@ replay: deps src/libosmem.so build/tests/replay $(MARKERS)
 	@$(FUZZ) replay $(OPS)
 # ---- end of random differential testing ------------------------------------------------------
 
-# ---- pictures of the heap (issue 3): make show -----------------------------------------------
+# ---- pictures of the heap: make show ---------------------------------------------------------
 #   make show TEST=<program> [OSMEM=...]     the heap call by call: a terminal timeline, and a
 #   make show OPS=<script> [OSMEM=...]       self-contained page build/show/<name>.html (its path
 #                                            is printed); a failing run shows expected and actual
@@ -114,10 +119,10 @@ show: deps all
 
 # ---- end of pictures of the heap -------------------------------------------------------------
 
-# ---- leaks and misuse (issue 3), sanitizers and libFuzzer (issue 4) --------------------------
+# ---- leaks and misuse, sanitizers and libFuzzer -------------------------------------------------
 #   make memcheck [TEST=name]  the programs under valgrind with the annotated library
 #                              (-DOSMEM_VALGRIND, src/annotate.h): the graded programs clean,
-#                              each tests/memcheck/*.c reported with the bug its comment declares
+#                              each tests/misuse/*.c reported with the bug its comment declares
 #   make asan [TEST=name]      library and programs built with -fsanitize=address,undefined
 #                              (build/asan/): the graded programs exit 0, the buggy ones caught
 #   make fuzz-lib [SECONDS=N]  libFuzzer on os_* (tests/fuzz/fuzz_osmem.c, clang), seed corpus
@@ -125,23 +130,23 @@ show: deps all
 CLANG      ?= clang
 SECONDS    ?= 60
 MC_DIR     := build/memcheck
-MC_BUGS    := $(patsubst tests/memcheck/%.c,$(MC_DIR)/%,$(wildcard tests/memcheck/*.c))
+MISUSE_PROGS    := $(patsubst tests/misuse/%.c,$(MC_DIR)/%,$(wildcard tests/misuse/*.c))
 ASAN_DIR   := build/asan
 # Programs: only writes are instrumented, since the contract lets them read headers (poisoned).
 ASAN_FLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined
 ASAN_PROGS := $(patsubst tests/%.c,$(ASAN_DIR)/tests/%,$(wildcard tests/*.c)) \
-	$(patsubst tests/memcheck/%.c,$(ASAN_DIR)/memcheck/%,$(wildcard tests/memcheck/*.c))
+	$(patsubst tests/misuse/%.c,$(ASAN_DIR)/misuse/%,$(wildcard tests/misuse/*.c))
 FUZZ_LIB   := build/fuzz-lib/fuzz_osmem
 .PHONY: memcheck memcheck-build asan asan-build fuzz-lib fuzz-lib-build
 
-memcheck-build: all $(MC_DIR)/libosmem.so $(MC_BUGS)
+memcheck-build: all $(MC_DIR)/libosmem.so $(MISUSE_PROGS)
 
 $(MC_DIR)/libosmem.so: $(LIB_SRCS) $(LIB_HDRS) src/libosmem.map
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(CFLAGS) -DOSMEM_VALGRIND $(LIB_LINK) -o $@ $(LIB_SRCS)
 
-$(MC_DIR)/%: tests/memcheck/%.c $(LIB_HDRS) src/libosmem.so
+$(MC_DIR)/%: tests/misuse/%.c $(LIB_HDRS) src/libosmem.so
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -O0 -g -Iutils -Itests -o $@ $< $(PROG_LINK)
 
@@ -164,7 +169,7 @@ $(ASAN_DIR)/tests/%: tests/%.c $(ASAN_DIR)/printf.o $(wildcard tests/*.h) $(LIB_
 	$(CC) $(WARN) $(ASAN_FLAGS) --param asan-instrument-reads=0 -Iutils -Itests -o $@ $< \
 		$(ASAN_DIR)/printf.o -L$(ASAN_DIR) -losmem
 
-$(ASAN_DIR)/memcheck/%: tests/memcheck/%.c $(LIB_HDRS) $(ASAN_DIR)/libosmem.so
+$(ASAN_DIR)/misuse/%: tests/misuse/%.c $(LIB_HDRS) $(ASAN_DIR)/libosmem.so
 	@mkdir -p $(@D)
 	$(CC) $(WARN) $(ASAN_FLAGS) --param asan-instrument-reads=0 -Iutils -Itests -o $@ $< \
 		-L$(ASAN_DIR) -losmem

@@ -8,28 +8,26 @@ each call unpoisons what it walks. The programs are instrumented for writes only
 
 ASan's own allocator is not the os_* allocator, and its runtime is in the process, so the trace
 is not the graded one: what is compared is how each program ends. A graded program must exit 0
-with no sanitizer report; a program in tests/memcheck/ whose opening comment says
-``asan: <report> <READ|WRITE>`` must be stopped by that report. Exits 0 when all hold.
+with no sanitizer report; a program in tests/misuse/ whose opening comment says
+``asan: <report> <READ|WRITE>`` must be stopped by that report (checker/instrument.py runs them
+all). Exits 0 when all hold.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
 import re
 import subprocess
 import sys
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import catalogue
+import instrument
 
 ROOT = catalogue.ROOT
 ASAN_DIR = ROOT / "build" / "asan"
-BUGS_DIR = ROOT / "tests" / "memcheck"
 TIMEOUT = 60.0
-DECLARATION = re.compile(r"^\s*\*?\s*asan:\s*([a-z-]+)\s+(READ|WRITE)\s*$", re.MULTILINE)
+DECLARATION = re.compile(r"^([a-z-]+)\s+(READ|WRITE)$")
 REPORT = re.compile(r"ERROR: AddressSanitizer: ([a-z-]+) on address (0x[0-9a-f]+)")
 ACCESS = re.compile(r"^(READ|WRITE) of size (\d+) at .*$", re.MULTILINE)
 FRAME = re.compile(r"^\s+#\d+ 0x[0-9a-f]+ in (\S+) (\S+)$", re.MULTILINE)
@@ -40,7 +38,11 @@ UBSAN = re.compile(r"^(\S+:\d+:\d+): runtime error: (.*)$", re.MULTILINE)
 class Subject:
     name: str
     binary: Path
-    expected: tuple[str, str] | None = None    # (ASan report, READ/WRITE) for a buggy program
+    expected: tuple[str, str] | None = None    # (ASan report, READ/WRITE) for a misuse
+
+    @property
+    def deliberate(self) -> bool:
+        return self.expected is not None
 
 
 @dataclass
@@ -51,6 +53,14 @@ class Outcome:
     kind: tuple[str, str] | None = None
 
     @property
+    def name(self) -> str:
+        return self.subject.name
+
+    @property
+    def deliberate(self) -> bool:
+        return self.subject.deliberate
+
+    @property
     def ok(self) -> bool:
         if self.subject.expected:
             return self.kind == self.subject.expected and self.status not in (0, None)
@@ -59,16 +69,13 @@ class Outcome:
 
 def subjects(only: str | None = None) -> list[Subject]:
     found = [Subject(p.name, ASAN_DIR / "tests" / p.name) for p in catalogue.graded_programs()]
-    for src in sorted(BUGS_DIR.glob("*.c")):
-        match = DECLARATION.search(src.read_text())
-        if match:
-            found.append(Subject(src.stem, ASAN_DIR / "memcheck" / src.stem,
-                                 (match[1], match[2])))
-    if only:
-        found = [s for s in found if s.name == only]
-        if not found:
-            raise SystemExit(f"asan: no program named {only!r}")
-    return found
+    for source, declared in instrument.declarations("asan"):
+        match = DECLARATION.match(declared)
+        if not match:
+            raise ValueError(f"{source}: 'asan: {declared}' is not '<report> READ|WRITE'")
+        found.append(Subject(source.stem, ASAN_DIR / "misuse" / source.stem,
+                             (match[1], match[2])))
+    return instrument.choose(found, only, "asan")
 
 
 def summarise(stderr: str) -> tuple[str, tuple[str, str] | None]:
@@ -114,24 +121,16 @@ def render(outcome: Outcome) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--test", default="")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
-    options = parser.parse_args()
+    options = instrument.arguments(__doc__.splitlines()[0], "asan").parse_args()
     if not (ASAN_DIR / "libosmem.so").exists():
         print("asan: build/asan/libosmem.so is missing (make asan builds it)")
         return 2
-    with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
-        outcomes = list(pool.map(run, subjects(options.test or None)))
+    outcomes = instrument.run_all(run, subjects(options.test or None), options.jobs)
     for outcome in outcomes:
         print(render(outcome))
-    graded = [o for o in outcomes if not o.subject.expected]
-    buggy = [o for o in outcomes if o.subject.expected]
-    bad = [o.subject.name for o in outcomes if not o.ok]
-    print(f"asan: {sum(o.ok for o in graded)}/{len(graded)} graded programs passed, "
-          f"{sum(o.ok for o in buggy)}/{len(buggy)} deliberate bugs caught"
-          + (f"; not as expected: {', '.join(bad)}" if bad else ""))
-    return 1 if bad else 0
+    line, status = instrument.summary("asan", outcomes)
+    print(line)
+    return status
 
 
 if __name__ == "__main__":

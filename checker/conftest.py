@@ -1,5 +1,5 @@
 """Fixtures of the graded tests. The options, hooks and score table are the grading plugin
-(plugin.py); the kit's own tests' figures are another (figures.py). Both load with this file."""
+(plugin.py); the kit's own tests have theirs (selftest_plugin.py). Both load with this file."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from plugin import WORKDIR
 from run import MARKERS_LIB
 from submission import Implementation, prepare_shared
 
-pytest_plugins = ("plugin", "figures")
+pytest_plugins = ("plugin", "selftest_plugin")
 
 
 @pytest.fixture(scope="session")

@@ -21,8 +21,9 @@ client block, headers and FREE payloads are inaccessible between calls. Each pro
 
 So, as with valgrind's own default (--errors-for-leak-kinds=definite), a block only counts as a
 leak when it is definitely lost. The ordinary programs (tests/*.c worth points) must be clean;
-the deliberately buggy ones (tests/memcheck/*.c) must show exactly the kinds their opening
-comment declares (``memcheck: leak``). The command exits 0 only when both hold.
+the deliberate misuses (tests/misuse/*.c) must show exactly the kinds their opening comment
+declares (``memcheck: leak``; checker/instrument.py runs them all). The command exits 0 only
+when both hold.
 
 Each program's report ends with the blocks still allocated at exit as the model
 (checker/model.py) sees them, stepped over the program's calls (its ref, or its strace trace
@@ -31,19 +32,17 @@ with the plain library), and whether memcheck counted as many.
 
 from __future__ import annotations
 
-import argparse
-import os
 import re
 import subprocess
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import catalogue
 import events
+import instrument
 from model import ALLOC, Model, ModelError
 from normalise import normalise
 from parse import TraceError, parse
@@ -51,7 +50,6 @@ from run import MARKERS_LIB, run_traced
 
 ROOT = catalogue.ROOT
 MEMCHECK_DIR = ROOT / "build" / "memcheck"
-BUGS_DIR = ROOT / "tests" / "memcheck"
 SUPPRESSIONS = ROOT / "checker" / "memcheck.supp"
 PLAIN_LIB_DIR = ROOT / "src"
 ERROR_EXITCODE = 99
@@ -62,7 +60,6 @@ FAILING = ("leak", "use after free", "overflow", "uninitialised read", "invalid 
 ALLOWED = ("header read", "double free")
 DECLARED = {"leak": "leak", "use-after-free": "use after free", "overflow": "overflow",
             "uninitialised": "uninitialised read"}
-DECLARATION = re.compile(r"^\s*\*?\s*memcheck:\s*([a-z, -]+?)\s*$", re.MULTILINE)
 
 _NEAR_BLOCK = re.compile(r"is (\d+) bytes (inside|after|before) a (?:recently re-allocated )?"
                          r"block of size ([\d,]+) (alloc'd|free'd)")
@@ -100,6 +97,14 @@ class Report:
     model: str = ""
     model_blocks: int | None = None
 
+    @property
+    def name(self) -> str:
+        return self.subject.name
+
+    @property
+    def deliberate(self) -> bool:
+        return self.subject.deliberate
+
     def kinds(self, failing: bool = True) -> set[str]:
         wanted = FAILING if failing else ALLOWED
         return {f.kind for f in self.findings if f.kind in wanted}
@@ -114,11 +119,8 @@ class Report:
 
 # ---- the programs ---------------------------------------------------------------------------
 
-def declared_kinds(source: Path) -> frozenset[str]:
-    match = DECLARATION.search(source.read_text())
-    if not match:
-        raise ValueError(f"{source} has no 'memcheck: <kinds>' line in its opening comment")
-    words = [w.strip() for w in match[1].split(",") if w.strip()]
+def declared_kinds(source: Path, declared: str) -> frozenset[str]:
+    words = [w.strip() for w in declared.split(",") if w.strip()]
     unknown = [w for w in words if w not in DECLARED]
     if unknown:
         raise ValueError(f"{source}: unknown kind(s) {unknown}; known: {sorted(DECLARED)}")
@@ -128,14 +130,9 @@ def declared_kinds(source: Path) -> frozenset[str]:
 def subjects(only: str | None = None) -> list[Subject]:
     found = [Subject(p.name, catalogue.BUILD_DIR / p.name, frozenset(), p.ref)
              for p in catalogue.graded_programs()]
-    found += [Subject(src.stem, MEMCHECK_DIR / src.stem, declared_kinds(src))
-              for src in sorted(BUGS_DIR.glob("*.c"))]
-    if only:
-        found = [s for s in found if s.name == only]
-        if not found:
-            raise SystemExit(f"memcheck: no program named {only!r} (tests/*.c with points, "
-                             f"tests/memcheck/*.c)")
-    return found
+    found += [Subject(source.stem, MEMCHECK_DIR / source.stem, declared_kinds(source, declared))
+              for source, declared in instrument.declarations("memcheck")]
+    return instrument.choose(found, only, "memcheck")
 
 
 # ---- valgrind -------------------------------------------------------------------------------
@@ -333,29 +330,21 @@ def render(report: Report) -> str:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--test", default="", help="one program (tests/NAME.c or "
-                        "tests/memcheck/NAME.c)")
+    parser = instrument.arguments(__doc__.splitlines()[0], "memcheck")
     parser.add_argument("--lib-dir", default=str(MEMCHECK_DIR),
                         help="directory of the annotated libosmem.so")
-    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     options = parser.parse_args()
     chosen = subjects(options.test or None)
     lib_dir = Path(options.lib_dir).resolve()
     if not (lib_dir / "libosmem.so").exists():
         print(f"memcheck: {lib_dir}/libosmem.so is missing (make memcheck builds it)")
         return 2
-    with ThreadPoolExecutor(max_workers=max(1, options.jobs)) as pool:
-        reports = list(pool.map(lambda s: check(s, lib_dir), chosen))
+    reports = instrument.run_all(lambda s: check(s, lib_dir), chosen, options.jobs)
     for report in reports:
         print(render(report))
-    bad = [r.subject.name for r in reports if not r.ok]
-    clean = sum(1 for r in reports if r.ok and not r.subject.deliberate)
-    caught = sum(1 for r in reports if r.ok and r.subject.deliberate)
-    print(f"memcheck: {clean} ordinary program(s) clean, {caught} deliberate bug program(s) "
-          f"reported as declared, {len(bad)} not as expected"
-          + (f": {', '.join(bad)}" if bad else ""))
-    return 1 if bad else 0
+    line, status = instrument.summary("memcheck", reports)
+    print(line)
+    return status
 
 
 if __name__ == "__main__":

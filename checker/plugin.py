@@ -33,9 +33,9 @@ from pathlib import Path
 import pytest
 
 import catalogue
-from grade import PROFILES, Settings
+from grade import PROFILES
 from report import Row, printable, table
-from run import MARKERS_LIB, TRACERS
+from run import TRACERS
 
 WORKDIR_KEY = "osmem_workdir"
 WORKDIR = pytest.StashKey[Path]()

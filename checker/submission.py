@@ -7,12 +7,13 @@ are recorded as the implementation's problems, and every affected test fails wit
 
 from __future__ import annotations
 
-import fcntl
 import json
 import shutil
 import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from once import once
 
 API = ("os_malloc", "os_calloc", "os_realloc", "os_free")
 BUILD_TIMEOUT = 180.0
@@ -83,13 +84,6 @@ def prepare(osmem: Path, workdir: Path) -> Implementation:
 
 
 def prepare_shared(osmem: Path, workdir: Path) -> Implementation:
-    """prepare() once per `workdir`, whichever of several processes asks first: the others wait
-    on a lock and read the recorded result (pytest-xdist workers share one workdir)."""
-    with open(workdir / "lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        record = workdir / "implementation.json"
-        if record.exists():
-            return Implementation.from_json(record.read_text())
-        implementation = prepare(osmem, workdir)
-        record.write_text(implementation.to_json())
-        return implementation
+    """prepare() once per `workdir`, whichever of several processes asks first (pytest-xdist
+    workers share one workdir)."""
+    return once(workdir / "implementation.pickle", lambda: prepare(osmem, workdir))

@@ -17,7 +17,7 @@
  * On a violation a program writes one line to stderr and exits with status 1.
  *
  * Two layers:
- *   - plain helpers: die(), fill_pattern(), check_pattern(), check_zero(), hdr(), ...
+ *   - plain helpers (die() from die.h): fill_pattern(), check_pattern(), check_zero(), hdr(), ...
  *   - tracked slots: T_malloc(i, n), T_calloc(i, nmemb, size), T_realloc(i, n), T_free(i)
  *     make the os_* call for slot i, check the result against the contract's classification
  *     (heap or mapped, header, alignment, zeroing, kept contents), and keep the slot filled
@@ -57,25 +57,7 @@
 
 /* ---- reporting ----------------------------------------------------------------------- */
 
-static inline const char *test_name(void)
-{
-	const char *s = __BASE_FILE__, *b = s;
-
-	for (; *s; s++)
-		if (*s == '/')
-			b = s + 1;
-	return b;
-}
-
-/* Writes "<program>: <message>\n" to stderr and exits with status 1. */
-__attribute__((noreturn, format(printf, 1, 2)))
-static inline void die(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vdie_in(1, test_name(), fmt, ap);
-}
+/* die() and die_context() are in die.h. */
 
 /* ---- patterns ------------------------------------------------------------------------ */
 

@@ -18,6 +18,12 @@ Grader = Callable[..., dict[str, Result]]
 
 
 @pytest.fixture(scope="session")
+def full(pytestconfig: pytest.Config) -> bool:
+    """--full: every case of the costly families, not a sample (see selftest_plugin.py)."""
+    return bool(pytestconfig.getoption("full"))
+
+
+@pytest.fixture(scope="session")
 def reference() -> Implementation:
     """The kit's own library, as built by `make`."""
     return Implementation("src/libosmem.so", str(ROOT / "src"))

@@ -1,4 +1,4 @@
-"""`make asan` and `make fuzz-lib` (issue 4, "Sanitizers and fuzzing").
+"""`make asan` and `make fuzz-lib`: sanitizers and coverage-guided fuzzing of the library.
 
 Every graded program exits 0 with the library and itself built with
 -fsanitize=address,undefined; the library's poisoning of headers and FREE payloads makes ASan

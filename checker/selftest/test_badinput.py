@@ -1,4 +1,4 @@
-"""Bad input to the library (issue 4), with tests/badinput/badinput.c (one case per run).
+"""Bad input to the library, with tests/badinput/badinput.c (one case per run).
 
 * Unservable sizes (malloc, calloc overflowing in both argument orders, realloc of a heap and
   of a mapped block): the program checks NULL, errno == ENOMEM, the heap digest unchanged and
@@ -22,9 +22,9 @@ import subprocess
 import pytest
 
 from parse import parse_strace
-from reliability import LIB_DIR, RELIABILITY_BIN, run_traced
+from traced import LIB_DIR, INSTRUMENTS_BIN, run_traced
 
-BADINPUT = RELIABILITY_BIN / "badinput"
+BADINPUT = INSTRUMENTS_BIN / "badinput"
 ENVS = {"plain": {}, "checked": {"OSMEM_CHECK": "1"}}
 
 INVALID = ["free-stack", "realloc-stack", "free-middle", "free-misaligned", "free-fake-header",

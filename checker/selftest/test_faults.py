@@ -1,10 +1,10 @@
-"""Syscall faults (issue 4): every brk and mmap the library makes, made to fail, in every program.
+"""Syscall faults: every brk and mmap the library makes, made to fail, in every program.
 
 How a fault is injected
     strace's ``-e inject=SYSCALL:...:when=N`` changes the N-th call of that syscall in the
     process. ld.so and libc also call mmap/brk at startup, so N is not "the N-th inside os_*":
     a clean run's marker trace gives, for every brk/mmap made inside an os_* call, its ordinal
-    among all calls of that syscall (``reliability.fault_positions``). The kernel's brk never
+    among all calls of that syscall (``traced.fault_positions``). The kernel's brk never
     returns an error, it returns the unchanged break: a failed brk is injected as
     ``retval=<current break>`` (the value before the call, read from the clean trace), which is
     deterministic because the runs use ``setarch -R`` (ASLR off). mmap fails with
@@ -30,7 +30,7 @@ What is checked, for each graded program P (its ref gives its os_* calls) and ea
        the clean run, and P ends by its own complaint (exit 1: it does not tolerate NULL), not
        by a crash or a failed heap check.
     A position counts as survived when all of its checks hold. The totals (faults injected /
-    survived) are printed at the end of the run (see reliability.py).
+    survived) are printed at the end of the run (see selftest_plugin.py).
 """
 
 from __future__ import annotations
@@ -46,9 +46,9 @@ import events
 from compare import compare
 from normalise import normalise
 from parse import Syscall, TracedCall, parse_strace
-from reliability import RELIABILITY_BIN, FaultPosition, fault_positions, run_traced
+from traced import INSTRUMENTS_BIN, FaultPosition, fault_positions, run_traced
 
-DRIVER = RELIABILITY_BIN / "fault_driver"
+DRIVER = INSTRUMENTS_BIN / "fault_driver"
 CHECKED = {"OSMEM_CHECK": "1"}
 WORKERS = max(2, os.cpu_count() or 2)
 
@@ -138,6 +138,7 @@ def _programs() -> list[catalogue.Program]:
     return [p for p in catalogue.graded_programs() if not p.args]
 
 
+@pytest.mark.sample(8)
 @pytest.mark.parametrize("program", _programs(), ids=lambda p: p.name)
 def test_every_fault_is_survived(program: catalogue.Program, tmp_path: Path,
                                  record_property) -> None:

@@ -16,7 +16,7 @@ import pytest
 
 import catalogue
 from parse import parse_strace
-from reliability import run_traced
+from traced import run_traced
 from test_badinput import run_plain
 
 CORRUPTIONS = {

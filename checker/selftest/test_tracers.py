@@ -14,6 +14,7 @@ from support import settings_for
 GRADED = catalogue.graded_programs()
 
 
+@pytest.mark.sample(12)
 @pytest.mark.parametrize("program", GRADED, ids=[p.name for p in GRADED])
 def test_strace_and_ltrace_agree(program: catalogue.Program, reference) -> None:
     by_strace = grade(program, reference, settings_for("strace"), expected=[])

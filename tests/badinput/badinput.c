@@ -35,18 +35,6 @@
 
 #define PAGE 4096UL
 
-static const char *current_case = "?";
-
-__attribute__((noreturn, format(printf, 1, 2)))
-static void die(const char *fmt, ...)
-{
-	char context[64];
-	va_list ap;
-
-	osmem_snprintf(context, sizeof(context), "badinput %s", current_case);
-	va_start(ap, fmt);
-	vdie_in(1, context, fmt, ap);
-}
 
 static void check_heap(const char *after)
 {
@@ -333,7 +321,7 @@ int main(int argc, char **argv)
 {
 	if (argc != 2)
 		die("usage: badinput <case>");
-	current_case = argv[1];
+	die_context("badinput %s", argv[1]);
 	if (!strcmp(argv[1], "sizes"))
 		osmem_printf("bad sizes tried: %d\n", huge_sizes());
 	else if (!strcmp(argv[1], "free-null"))

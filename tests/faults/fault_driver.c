@@ -53,17 +53,6 @@ static struct slot slots[MAX_SLOTS];
 static char script[MAX_SCRIPT];
 static unsigned line_no = 1, next_seed = 1, faults, calls_done;
 
-__attribute__((noreturn, format(printf, 1, 2)))
-static void die(const char *fmt, ...)
-{
-	char context[64];
-	va_list ap;
-
-	osmem_snprintf(context, sizeof(context), "fault_driver: script line %u", line_no);
-	va_start(ap, fmt);
-	vdie_in(1, context, fmt, ap);
-}
-
 static unsigned char pattern(unsigned seed, size_t i)
 {
 	return (unsigned char)(seed * 131 + i * 7 + (i >> 8));
@@ -272,6 +261,7 @@ int main(int argc, char **argv)
 
 		if (end)
 			*end = '\0';
+		die_context("fault_driver: script line %u", line_no);
 		if (*line && *line != '#')
 			run_line(line);
 		if (!end)

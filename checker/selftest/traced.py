@@ -1,8 +1,10 @@
-"""Helpers of the reliability tests (issue 4): traced runs with ASLR off and fault injection.
+"""Traced runs of the reference library for the kit's own tests: ASLR off, and where in a
+trace a syscall fault can be injected.
 
-The figures the tests measure (bad inputs tried, faults injected and survived) are attached to
-their reports as user properties ``("reliability", (label, count))``; the selftest conftest sums
-them over all tests (and xdist workers) and prints one line per label at the end of the run.
+The figures those tests measure (bad inputs tried, faults injected and survived) are attached
+to their reports as user properties ``("reliability", (label, count))``; checker/selftest_plugin.py
+sums them over all tests (and xdist workers) and prints one line per label at the end of the
+run.
 """
 
 from __future__ import annotations
@@ -15,14 +17,14 @@ from parse import parse_strace
 from run import Options, Run
 from support import MARKERS_LIB, ROOT
 
-RELIABILITY_BIN = ROOT / "build" / "reliability"
+INSTRUMENTS_BIN = ROOT / "build" / "instruments"
 LIB_DIR = ROOT / "src"
 TIMEOUT = 20.0
 
 def run_traced(program: Path, args: list[str], *, inject: tuple[str, ...] = (),
                env: dict[str, str] | None = None, aslr: bool = False) -> Run:
     """Runs `program` with the reference library under strace with the call markers, ASLR off
-    unless `aslr` (the checker's own stage 1, with the fault injection options)."""
+    unless `aslr` (the checker's own run stage, with the fault injection options)."""
     options = Options(inject, tuple((env or {}).items()), aslr)
     return run.run_traced(program, LIB_DIR, "strace", MARKERS_LIB, TIMEOUT, args, options)
 

@@ -1,0 +1,81 @@
+"""The pytest plugin of the kit's own tests: how much they run, and the figures they measure.
+
+A costly family of cases is marked ``@pytest.mark.sample(n)``: `make test` runs n of its
+parametrized cases, spread evenly from the first to the last and always the same ones (the
+others are deselected, and pytest says how many); ``--full`` (``make test-full``, which CI runs)
+runs them all: every fault position of every program, every program under memcheck, every
+hostile submission, every broken allocator on every program.
+
+Tests attach ``("reliability", (label, count))`` user properties to their reports (bad inputs
+tried, faults injected, faults survived ...). The sums are kept in the controlling process:
+user properties travel with the reports, so they include pytest-xdist workers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import pytest
+
+
+class Figures:
+    def __init__(self) -> None:
+        self.totals: dict[str, int] = {}
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        if report.when != "call":
+            return
+        for name, value in report.user_properties:
+            if name == "reliability":
+                label, count = value
+                self.totals[label] = self.totals.get(label, 0) + int(count)
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if self.totals:
+            terminalreporter.write_sep("=", "osmem reliability")
+            for label, count in self.totals.items():
+                terminalreporter.write_line(f"{label}: {count}")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.getgroup("osmem-selftest", "the kit's own tests").addoption(
+        "--full", action="store_true",
+        help="run every case of the test families marked sample(n), not n of each")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sample(n): without --full, run only n of this test's "
+                            "parametrized cases, spread evenly")
+    if not hasattr(config, "workerinput"):
+        config.pluginmanager.register(Figures(), "osmem-figures")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return "osmem selftests: " + ("every case (--full)" if config.getoption("full")
+                                  else "a sample of the families marked sample(n)")
+
+
+def evenly(items: list, keep: int) -> list:
+    """`keep` of `items`, spread evenly from the first to the last."""
+    if len(items) <= keep:
+        return list(items)
+    step = (len(items) - 1) / (keep - 1) if keep > 1 else 0
+    return [items[round(i * step)] for i in range(keep)]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("full"):
+        return
+    families: dict[tuple[str, str], list[pytest.Item]] = defaultdict(list)
+    for item in items:
+        if item.get_closest_marker("sample"):
+            families[(item.nodeid.split("::")[0], getattr(item, "originalname", item.name))
+                     ].append(item)
+    dropped = set()
+    for family in families.values():
+        keep = int(family[0].get_closest_marker("sample").args[0])
+        kept = set(map(id, evenly(family, keep)))
+        dropped.update(id(item) for item in family if id(item) not in kept)
+    if dropped:
+        config.hook.pytest_deselected(items=[i for i in items if id(i) in dropped])
+        items[:] = [i for i in items if id(i) not in dropped]
