@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from cached import once_per_run
 from support import ROOT, SUBMISSIONS
 
 BUILD = ROOT / "build" / "dropin"
@@ -30,12 +31,18 @@ RUNNER = ROOT / "dropin" / "dropin.py"
 PYTHON_STEP = "`/usr/bin/python3 python_workload.py`"
 
 
-@pytest.fixture(scope="module")
-def api_output() -> list[str]:
+def run_api_check() -> tuple[int, str, str]:
     done = subprocess.run([str(API_CHECK)], capture_output=True, text=True, timeout=120,
                           env={"PATH": "/usr/bin:/bin", "LD_PRELOAD": str(DROPIN)})
-    assert (done.returncode, done.stderr) == (0, "")
-    return done.stdout.splitlines()
+    return done.returncode, done.stdout, done.stderr
+
+
+@pytest.fixture(scope="module")
+def api_output() -> list[str]:
+    """api_check's lines, from one run shared by the xdist workers."""
+    returncode, stdout, stderr = once_per_run("dropin-api-check", run_api_check)
+    assert (returncode, stderr) == (0, "")
+    return stdout.splitlines()
 
 
 def lines_starting(output: list[str], *prefixes: str) -> list[str]:
