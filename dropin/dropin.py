@@ -155,25 +155,25 @@ def _limit_child() -> None:
 def run_step(step: Step, work: Path, env: dict[str, str],
              timeout: float) -> tuple[int | None, bytes, str]:
     """Runs one step in its own session; (exit status or None on timeout, stdout, stderr)."""
-    with open(work / ".stdout", "w+b") as out, open(work / ".stderr", "w+b") as err:
-        stdin = open(work / step.stdin, "rb") if step.stdin else subprocess.DEVNULL
+    stdin = work / step.stdin if step.stdin else Path(os.devnull)
+    with open(work / ".stdout", "w+b") as out, open(work / ".stderr", "w+b") as err, \
+            open(stdin, "rb") as source:
         try:
-            process = subprocess.Popen(step.argv, cwd=work, env=env, stdin=stdin, stdout=out,
+            process = subprocess.Popen(step.argv, cwd=work, env=env, stdin=source, stdout=out,
                                        stderr=err, start_new_session=True,
                                        preexec_fn=_limit_child)
-            try:
-                returncode: int | None = process.wait(timeout=max(timeout, 0.01))
-            except subprocess.TimeoutExpired:
-                returncode = None
-            finally:
-                try:
-                    os.killpg(process.pid, signal.SIGKILL)   # and whatever it forked
-                except ProcessLookupError:
-                    pass
-                process.wait()
+        except FileNotFoundError:
+            return 127, b"", f"{step.argv[0]}: not installed (make dropin-deps installs it)"
+        try:
+            returncode: int | None = process.wait(timeout=max(timeout, 0.01))
+        except subprocess.TimeoutExpired:
+            returncode = None
         finally:
-            if step.stdin:
-                stdin.close()
+            try:
+                os.killpg(process.pid, signal.SIGKILL)   # and whatever it forked
+            except ProcessLookupError:
+                pass
+            process.wait()
         out.seek(0)
         err.seek(0)
         return returncode, out.read(), err.read().decode("utf-8", "replace")

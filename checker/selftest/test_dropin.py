@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import signal
 import subprocess
@@ -188,3 +189,15 @@ def test_independent_source_dir_runs_sqlite_identically(tmp_path: Path) -> None:
     lines = done.stdout.splitlines()
     assert lines[1].startswith("sqlite   identical; time "), done.stdout + done.stderr
     assert (done.returncode, lines[2]) == (0, "1/1 programs identical under the drop-in")
+
+
+def test_first_difference_names_the_line() -> None:
+    spec = importlib.util.spec_from_file_location("dropin_runner", RUNNER)
+    assert spec and spec.loader
+    runner = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = runner   # its dataclasses look their module up there
+    spec.loader.exec_module(runner)
+    assert runner.first_difference(["$ a", "1", "exit 0"], ["$ a", "2", "exit 0"]) == (
+        "line 2: glibc '1', drop-in '2'")
+    assert runner.first_difference(["$ a", "1", "exit 0"], ["$ a", "1"]) == (
+        "line 3: the drop-in output ends there")
