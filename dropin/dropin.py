@@ -62,7 +62,7 @@ class Step:
 @dataclass(frozen=True)
 class Workload:
     name: str
-    describe: str
+    describe: str                                # for --help
     setup: Callable[[Path], None]               # fills the empty work directory
     steps: Callable[[Path], list[Step]]          # what to run in it, in order
     products: tuple[str, ...] = ()               # globs of files compared byte for byte
@@ -278,7 +278,9 @@ def stage(osmem: Path, wrapper: Path, workdir: Path) -> tuple[Path | None, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter,
+        epilog="programs:\n" + "\n".join(f"  {w.name:8} {w.describe}" for w in WORKLOAD_LIST))
     parser.add_argument("--osmem", type=Path, default=ROOT / "src" / "libosmem.so",
                         help="the os_* library: a libosmem.so or a source dir with a Makefile")
     parser.add_argument("--programs", default=",".join(WORKLOADS_BY_NAME),
