@@ -192,4 +192,5 @@ fuzz-lib: fuzz-lib-build
 # ---- end of leaks, misuse, sanitizers --------------------------------------------------------
 
 # ---- Included makefiles: one line per part of the kit that keeps its own targets -------------
+-include course/course.mk
 -include dropin/dropin.mk

@@ -6,6 +6,7 @@
  *
  * Layout: 4000 @0x20 | 8 @0xfe0 | FREE tail.
  * points: 2
+ * hidden: yes
  */
 #include "common.h"
 

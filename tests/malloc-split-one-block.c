@@ -6,6 +6,7 @@
  *
  * Layout: 10000 @0x20 | 8 @0x2750 | FREE tail.
  * points: 2
+ * hidden: yes
  */
 #include "common.h"
 

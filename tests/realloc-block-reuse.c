@@ -9,6 +9,7 @@
  * Layout (payload offsets): 1000 @0x20 | 64 @0x428 | 504 @0x488 | 64 @0x6a0 | 2000 @0x700 |
  * 64 @0xef0 | 504 @0xf50 | 64 @0x1168 | FREE tail.
  * points: 2
+ * hidden: yes
  */
 #include "common.h"
 
