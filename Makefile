@@ -194,4 +194,5 @@ fuzz-lib: fuzz-lib-build
 # ---- Included makefiles: one line per part of the kit that keeps its own targets -------------
 include sandbox/sandbox.mk
 -include course/course.mk
-include bench/bench.mk
+-include bench/bench.mk
+-include dropin/dropin.mk
