@@ -98,7 +98,7 @@ def test_results_json_and_report_header(tmp_path) -> None:
 
 
 def test_a_long_reason_keeps_the_end_of_each_part() -> None:
-    rule = "call #10 os_malloc(900), rule 9: expected HeapStart + 0xc20, got HeapStart + 0x20"
+    rule = "call #10 os_malloc(900), rule 9: expected HeapStart + 0xc20, got + 0x20"
     program = "program exited with 1: " + "x" * 200 + " expected HeapStart + 0xc20 [rule 9]"
     short = shorten_middle(f"{rule}; {program}", 160)
     assert len(short) == 160
