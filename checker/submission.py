@@ -1,4 +1,4 @@
-"""Stage 0: turn OSMEM (a libosmem.so, or a submission's sources) into a library.
+"""The submission stage: turn OSMEM (a libosmem.so, or a submission's sources) into a library.
 
 OSMEM may be a built library, a directory with a Makefile (a submission directory, or the
 course's `src/`), or a repository root whose Makefile is in `src/`. Sources are never built
