@@ -24,13 +24,14 @@ LIB_SRCS  := $(wildcard src/*.c) utils/printf.c
 LIB_HDRS  := $(wildcard src/*.h) $(wildcard utils/*.h)
 PROGRAMS  := $(patsubst tests/%.c,build/tests/%,$(wildcard tests/*.c))
 MARKERS   := build/libosmem_markers.so
+LAUNCHER  := build/osmem-launcher
 
 # Test programs: ltrace only sees calls through a lazily bound PLT without IBT stubs.
 PROG_FLAGS := $(WARN) -O2 -g -fcf-protection=none -Iutils -Itests
 PROG_LINK  := -Lsrc -losmem -Wl,-z,lazy
 
 .PHONY: all check test test-full refs deps deps-test clean
-all: src/libosmem.so $(PROGRAMS) $(MARKERS)
+all: src/libosmem.so $(PROGRAMS) $(MARKERS) $(LAUNCHER)
 
 # Every build of the library (graded, memcheck, asan) exports only the API, as libosmem.so.
 LIB_LINK := -fPIC -shared -Isrc -Iutils -Wl,--version-script=src/libosmem.map \
@@ -46,6 +47,11 @@ build/tests/%: tests/%.c utils/printf.c $(wildcard tests/*.h) $(LIB_HDRS) src/li
 $(MARKERS): checker/markers.c utils/printf.c utils/printf.h
 	@mkdir -p $(@D)
 	$(CC) $(WARN) -O2 -fPIC -shared -Iutils -o $@ checker/markers.c utils/printf.c -ldl
+
+# Every build and traced program starts through it, in the sandbox: limits, seccomp, exec.
+$(LAUNCHER): checker/launcher.c utils/printf.c utils/printf.h
+	@mkdir -p $(@D)
+	$(CC) $(WARN) -O2 -Iutils -o $@ checker/launcher.c utils/printf.c
 
 # ---- instruments: the bad-input cases and the fault driver ------------------------------------
 # Not graded programs: they live outside tests/*.c and are run by checker/selftest/test_badinput.py
@@ -192,7 +198,6 @@ fuzz-lib: fuzz-lib-build
 # ---- end of leaks, misuse, sanitizers --------------------------------------------------------
 
 # ---- Included makefiles: one line per part of the kit that keeps its own targets -------------
-include sandbox/sandbox.mk
 -include course/course.mk
 -include bench/bench.mk
 -include dropin/dropin.mk

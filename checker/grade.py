@@ -151,8 +151,9 @@ def observe(program: Program, lib_dir: str, settings: Settings) -> Observation:
 def grade(program: Program, implementation: Implementation, settings: Settings,
           expected: list[events.Call] | None = None) -> Result:
     if implementation.problem or implementation.lib_dir is None:
-        return Result(program.name, program.points, False, implementation.problem,
-                      implementation.details)
+        details = "\n".join(part for part in (implementation.problem, implementation.details)
+                            if part)
+        return Result(program.name, program.points, False, implementation.problem, details)
     if expected is None and not program.ref.exists():
         return Result(program.name, program.points, False,
                       f"the kit has no {program.ref.relative_to(ROOT)}: run `make refs`")

@@ -1,4 +1,4 @@
-"""Stage 2 of the pipeline: turn a raw strace or ltrace trace into top-level os_* calls.
+"""The parse stage of the pipeline: turn a raw strace or ltrace trace into top-level os_* calls.
 
 Both parsers produce the same structure: the process's first program break, and each top-level
 call with its raw arguments, return value and the syscalls made while it ran. Calls of os_*

@@ -1,4 +1,4 @@
-"""Stage 1 of the pipeline: run one test program under a tracer and keep what it left behind.
+"""The run stage of the pipeline: run one test program under a tracer and keep what it left behind.
 
 Nothing is interpreted here: the result is the raw trace text, the program's own output and how
 it ended. Whatever the graded library does (crash, hang, flood the terminal, fork), this stage

@@ -9,7 +9,7 @@ tests/ref/, checker/, and other runs' files are not visible inside. bwrap dies w
 (the tracer, or the checker for a build), and with it the sandbox's pid namespace: when a run
 ends, every process it started is gone, setsid() or not.
 
-Inside, the kit's launcher (sandbox/launcher.c) sets the resource limits and the seccomp filter
+Inside, the kit's launcher (checker/launcher.c) sets the resource limits and the seccomp filter
 before it execs the command, so the limits count the sandbox's processes only.
 
 SANDBOX=0 in the environment runs without bwrap (for machines that cannot create namespaces):

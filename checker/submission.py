@@ -1,4 +1,4 @@
-"""Stage 0: turn OSMEM (a libosmem.so, or a submission's sources) into a library.
+"""The submission stage: turn OSMEM (a libosmem.so, or a submission's sources) into a library.
 
 OSMEM may be a built library, a directory with a Makefile (a submission directory, or the
 course's `src/`), or a repository root whose Makefile is in `src/`. Sources are never built
@@ -43,7 +43,7 @@ from report import printable
 API = ("os_malloc", "os_calloc", "os_realloc", "os_free")
 LIBRARY = "libosmem.so"
 KIT = Path(__file__).resolve().parent.parent
-COURSE_HEADER = KIT / "sandbox" / "compat" / "test-utils.h"
+COURSE_HEADER = KIT / "checker" / "test-utils.h"
 BUILD_TIMEOUT = 180.0
 BUILD_LIMITS = sandbox.Limits(cpu_seconds=int(BUILD_TIMEOUT), processes=64)
 OUTPUT_KEPT = 64 * 1024               # bytes of the build's output kept (the rest is counted)

@@ -22,7 +22,7 @@ def settings_for(tracer: str, timeout: float = 30.0, profile: str = "default") -
 def build_patched(patch: Path, workdir: Path) -> Path:
     """Copies the library sources, applies `patch` (-p1, from the repo root) and builds it."""
     tree = workdir / "tree"
-    for part in ("src", "utils", "sandbox"):   # sandbox/: the Makefile includes sandbox.mk
+    for part in ("src", "utils"):
         shutil.copytree(ROOT / part, tree / part,
                         ignore=shutil.ignore_patterns("*.so", "*.o"))
     shutil.copy(ROOT / "Makefile", tree / "Makefile")

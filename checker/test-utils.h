@@ -2,7 +2,7 @@
 /*
  * The course's tests/snippets/test-utils.h, as far as an allocator uses it: the DIE macro.
  * A submission written for the course includes it as "../tests/snippets/test-utils.h"; the
- * checker's build puts this file there (checker/submission.py).
+ * checker's build puts this file there (checker/submission.py). It is not used by the kit.
  *
  * DIE(assertion, what): when `assertion` holds, writes "(file, line): what: <errno's name>" to
  * stderr and exits with errno. Unlike the course's version it uses no stdio (no allocation,
