@@ -279,11 +279,11 @@ static inline void check_block(const char *what, int i, void *p, size_t n, enum 
 
 		check_status(what, p, STATUS_ALLOC);
 		note_heap(p);
-		/* rule 22: a heap block keeps need, or need plus a remainder too small to split */
+		/* rule 22: a heap block keeps need, or need plus a remainder too small to split
+		 * (short: the score table shows this message) */
 		if (layout_profile() && (s < need || s - need >= MIN_SPLIT || (s & 7)))
-			die("%s: slot %d: header size is %zu for a request of %zu bytes (need %zu): "
-			    "expected %zu, or up to 32 more when the remainder was too small to split "
-			    "[rule 22]", what, i, s, n, need, need);
+			die("%s: header size %zu, expected %zu..%zu [rule 22]", what, s, need,
+			    need + MIN_SPLIT - 8);
 	}
 }
 
