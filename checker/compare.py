@@ -1,4 +1,4 @@
-"""Stage 4 of the pipeline: compare the normalised trace with the expected one.
+"""The compare stage of the pipeline: compare the normalised trace with the expected one.
 
 The verdict points at the first call where the two differ and shows a unified diff starting a
 little before it, bounded in length, so a student reads the first mistake, not all its echoes.

@@ -1,4 +1,4 @@
-"""Stage 4b of the pipeline (between compare and report): why the first divergent call is wrong.
+"""The explain stage (between compare and report): why the first divergent call is wrong.
 
 Given the expected calls, the actual calls and the index of the first call that differs, a
 :class:`Model` is stepped along the EXPECTED calls up to that call (the calls before it are

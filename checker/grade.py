@@ -1,9 +1,12 @@
-"""The pipeline for one program: run -> parse -> normalise -> compare, and the verdict in words.
+"""The pipeline for one program: run -> parse -> normalise -> compare -> explain, and the verdict
+in words.
 
-Every stage is called here and only here, in order; the pytest plugin and the kit's own tests
-use grade() and never reach into a stage on their own. observe() is stages 1-3 alone, for
-callers that build the expected trace from the actual one (the random differential tests step
-the model along the calls the program made, then compare).
+grade() runs the stages in order for a graded program. observe() is run, parse and normalise
+alone, with how the run ended (Observation.outcome), for the callers that build or check the
+expected trace from the actual one: `make refs`, the random differential tests (they step the
+model along the calls the program made, then compare), `make show`, the tracer tests.
+memcheck.py traces its deliberate misuses with the run, parse and normalise stages directly:
+they are not graded programs.
 """
 
 from __future__ import annotations
@@ -132,6 +135,18 @@ class Observation:
         return ""
 
 
+    @property
+    def outcome(self) -> Outcome:
+        """How the run ended when that alone fails it: what the library did to the grading
+        first, then how the program ended, then a main() that did not finish."""
+        ended = outcome_of(self.run, self.ending)
+        if self.tampered:
+            return Outcome("; ".join(p for p in (self.tampered, ended.text) if p), True)
+        if not ended.text and self.unfinished:
+            return Outcome(self.unfinished, True)
+        return ended
+
+
 REFUSED = {"clone": "clone with CLONE_UNTRACED", "clone3": "clone3 (libc falls back to clone)"}
 
 
@@ -165,11 +180,7 @@ def grade(program: Program, implementation: Implementation, settings: Settings,
                       stdout=run.stdout)
     wanted = expected_calls(program) if expected is None else expected
     verdict: Verdict = compare(wanted, actual)
-    outcome = outcome_of(run, seen.ending)
-    if seen.tampered:                  # the library worked on the grade: say that first
-        outcome = Outcome("; ".join(p for p in (seen.tampered, outcome.text) if p), True)
-    elif not outcome.text and seen.unfinished:
-        outcome = Outcome(seen.unfinished, True)
+    outcome = seen.outcome
     stopped = _tail(run.stderr, 1) if seen.ending == STOPPED_ITSELF else ""
     explained = explain_stage(wanted, actual, verdict.first_divergence, stopped)
     problem = outcome.text

@@ -1,4 +1,4 @@
-"""Stage 3 of the pipeline: give the numbers of a parsed trace their names.
+"""The normalise stage of the pipeline: give the numbers of a parsed trace their names.
 
 Addresses become ``HeapStart + 0x..`` (HeapStart = the process's first program break) or
 ``<mapped-addrN> + 0x..`` (N = the order in which os_* made its mmaps, from 1), NULL becomes

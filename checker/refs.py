@@ -13,10 +13,9 @@ import sys
 import catalogue
 import events
 from compare import compare
-from grade import Settings, grade
+from grade import Settings, observe
 from model import predict
 from run import MARKERS_LIB, TRACERS
-from submission import Implementation
 
 ROOT = catalogue.ROOT
 
@@ -27,14 +26,14 @@ def model_prediction(calls: list[events.Call]) -> list[events.Call]:
 
 def regenerate(program: catalogue.Program, settings: Settings) -> str:
     """Writes the program's ref; returns "" or the reason it was not written."""
-    reference = Implementation("src/libosmem.so", str(ROOT / "src"))
-    traced = grade(program, reference, settings, expected=[])
-    if traced.outcome:
-        return traced.details
-    verdict = compare(model_prediction(traced.actual), traced.actual)
+    seen = observe(program, str(ROOT / "src"), settings)
+    problem = seen.unreadable or seen.outcome.text
+    if problem:
+        return "\n".join(part for part in (problem, seen.run.stderr.strip()) if part)
+    verdict = compare(model_prediction(seen.actual), seen.actual)
     if not verdict.passed:
         return f"the model disagrees with the reference library:\n{verdict.diff}"
-    program.ref.write_text(events.render(traced.actual))
+    program.ref.write_text(events.render(seen.actual))
     return ""
 
 

@@ -1,4 +1,4 @@
-"""Tests of checker/model.py against values computed by hand from the contract (issue 2).
+"""Tests of checker/model.py against values computed by hand from the contract.
 
 Every expected value below is derived from the rules in the comment next to it, not copied
 from the model's output. Offsets are relative to HeapStart; a block's header is at ``offset``

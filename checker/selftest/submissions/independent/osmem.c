@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-3-Clause
 /*
- * osmem, an independent implementation written only from the contract (issue 2), as a
+ * osmem, an independent implementation written only from the contract, as a
  * second opinion on the checker: it must score exactly what src/ scores.
  *
  * Design: the heap is an *implicit* list. Blocks are found by address arithmetic
