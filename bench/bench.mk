@@ -13,7 +13,7 @@ $(BENCH_DRIVER): bench/bench_replay.c
 	$(CC) $(WARN) -O2 -g -o $@ $< -ldl
 
 bench-deps: deps
-	@bench/deps.sh
+	@checker/deps.sh --bench
 
 bench: bench-deps src/libosmem.so $(BENCH_DRIVER)
 	@$(PYTHON) bench/bench.py --driver=$(BENCH_DRIVER) \

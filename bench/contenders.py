@@ -2,8 +2,8 @@
 
 Invariants:
   - glibc is always first: every ratio is against it, measured in the same run;
-  - the malloc contenders are Debian's packages (bench/deps.sh installs them), each loaded in its
-    own process with LD_PRELOAD, so bench_replay's malloc/realloc/free are theirs;
+  - the malloc contenders are Debian's packages (checker/deps.sh --bench installs them), each
+    loaded in its own process with LD_PRELOAD, so bench_replay's malloc/realloc/free are theirs;
   - an os_* contender is a libosmem.so made by checker/submission.py's prepare() (a library, or
     a source directory it builds) and loaded by bench_replay with dlopen; one that cannot be
     prepared is kept with its problem, reported instead of measured.
@@ -63,7 +63,7 @@ def malloc_contenders() -> list[Contender]:
         path = _package_file(package, filename)
         chosen.append(Contender(name, _package_version(package), preload=path,
                                 problem="" if path else f"{package} is not installed "
-                                "(make bench installs it: bench/deps.sh)"))
+                                "(make bench installs it: checker/deps.sh --bench)"))
     return chosen
 
 

@@ -1,9 +1,13 @@
 #!/bin/sh
 # Installs what the kit needs from Debian's archive when it is missing (as root), or prints the
 # exact command to run. Python packages come from Debian too: PyPI is not used.
-# With --test it also wants what only the kit's own tests need (`make test` asks for them,
-# `make check` does not): chromium to render `make show`'s page headless, clang and its
-# libFuzzer runtime for `make fuzz-lib`.
+#
+#   checker/deps.sh            what grading needs (make check)
+#   checker/deps.sh --bench    and the allocators make bench compares with glibc
+#   checker/deps.sh --dropin   and the real programs make dropin runs (git, sqlite3)
+#   checker/deps.sh --test     and what only the kit's own tests need: chromium to render make
+#                              show's page, clang and its libFuzzer runtime for make fuzz-lib,
+#                              plus the --dropin programs (make test runs the drop-in on them)
 set -eu
 PYTHON=${PYTHON:-/usr/bin/python3}
 missing=""
@@ -26,11 +30,26 @@ need_command valgrind valgrind
 need_module pytest python3-pytest
 need_module xdist python3-pytest-xdist
 need_module hypothesis python3-hypothesis
-if [ "${1:-}" = "--test" ]; then
-	need_command chromium chromium
-	need_command clang clang
-	need_package libclang-rt-14-dev
-fi
+for group in "$@"; do
+	case "$group" in
+	--test)
+		need_command chromium chromium
+		need_command clang clang
+		need_package libclang-rt-14-dev
+		need_command git git
+		need_command sqlite3 sqlite3 ;;
+	--dropin)
+		need_command git git
+		need_command sqlite3 sqlite3 ;;
+	--bench)
+		need_package libjemalloc2
+		need_package libmimalloc2.0
+		need_package libtcmalloc-minimal4 ;;
+	*)
+		echo "usage: checker/deps.sh [--test] [--bench] [--dropin]" >&2
+		exit 2 ;;
+	esac
+done
 
 [ -z "$missing" ] && exit 0
 echo "osmem: installing missing Debian packages:$missing" >&2

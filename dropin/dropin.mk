@@ -10,7 +10,6 @@ DROPIN_LIB     := $(DROPIN_DIR)/libosmem_malloc.so
 DROPIN_CHECK   := $(DROPIN_DIR)/api_check
 .PHONY: dropin dropin-deps
 all: $(DROPIN_LIB) $(DROPIN_DIR)/libosmem.so $(DROPIN_CHECK)
-test: dropin-deps
 
 $(DROPIN_LIB): dropin/osmem_malloc.c utils/osmem.h src/libosmem.so
 	@mkdir -p $(@D)
@@ -26,7 +25,7 @@ $(DROPIN_CHECK): dropin/api_check.c
 	$(CC) $(WARN) -O1 -g -fno-builtin -pthread -o $@ $< -ldl
 
 dropin-deps:
-	@dropin/deps.sh
+	@checker/deps.sh --dropin
 
 dropin: deps dropin-deps $(DROPIN_LIB)
 	@$(PYTHON) dropin/dropin.py --osmem=$(OSMEM) --timeout=$(DROPIN_TIMEOUT) \
