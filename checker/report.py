@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 TOTAL_POINTS = 100
-REASON_WIDTH = 120
+REASON_WIDTH = 160
 ELISION = " ... "
+SEPARATOR = "; "
 
 
 @dataclass(frozen=True)
@@ -34,11 +35,26 @@ def printable(text: str) -> str:
 
 
 def shorten_middle(text: str, width: int = REASON_WIDTH) -> str:
-    """One line of at most `width` characters: the start and the end kept, the middle elided."""
-    text = " ".join(printable(text).split())
+    """One line of at most `width` characters. A reason made of parts joined by "; " (the rule
+    broken, then how the program ended) keeps every part: each is shortened in its middle, the
+    short ones whole, so that no part loses its end, where its values stand."""
+    parts = [" ".join(printable(part).split()) for part in text.split(SEPARATOR)]
+    parts = [part for part in parts if part]
+    budget = width - len(SEPARATOR) * (len(parts) - 1)
+    if sum(map(len, parts)) <= budget:
+        return SEPARATOR.join(parts)
+    shares = {}
+    for index in sorted(range(len(parts)), key=lambda i: len(parts[i])):
+        share = budget // (len(parts) - len(shares))
+        shares[index] = min(len(parts[index]), share)
+        budget -= shares[index]
+    return SEPARATOR.join(_elide(part, shares[i]) for i, part in enumerate(parts))
+
+
+def _elide(text: str, width: int) -> str:
     if len(text) <= width:
         return text
-    keep = width - len(ELISION)
+    keep = max(width - len(ELISION), 2)
     head = keep * 2 // 5
     return text[:head] + ELISION + text[len(text) - (keep - head):]
 

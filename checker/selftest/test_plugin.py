@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from plugin import NEVER_REPORTED, ScoreBoard
-from report import table
+from report import shorten_middle, table
 from support import ROOT
 
 
@@ -95,3 +95,13 @@ def test_results_json_and_report_header(tmp_path) -> None:
     assert data["programs"] == [{"program": "malloc-coalesce", "points": 3, "earned": 3,
                                  "passed": True, "reason": "", "details": "",
                                  "hidden": False}]
+
+
+def test_a_long_reason_keeps_the_end_of_each_part() -> None:
+    rule = "call #10 os_malloc(900), rule 9: expected HeapStart + 0xc20, got + 0x20"
+    program = "program exited with 1: " + "x" * 200 + " expected HeapStart + 0xc20 [rule 9]"
+    short = shorten_middle(f"{rule}; {program}", 160)
+    assert len(short) == 160
+    first, second = short.split("; ")
+    assert first == rule and second.startswith("program exited with 1: xxx")
+    assert second.endswith("x expected HeapStart + 0xc20 [rule 9]") and " ... " in second
