@@ -148,11 +148,12 @@ void os_free(void *ptr)
 	ANNOTATE_CALL();
 	struct block_meta *block = checked_block(ptr, "os_free");
 
+	/* Before ANNOTATE_FREE closes the payload: the free index keeps its links there. */
+	if (block->status == STATUS_ALLOC)
+		block_mark_free(block);
 	ANNOTATE_FREE(ptr);
 	if (block->status == STATUS_MAPPED)
 		mapped_free(block);
-	else if (block->status == STATUS_ALLOC)
-		block_mark_free(block);
 }
 
 static void *move_block(struct block_meta *old, size_t copy, struct block_meta *moved)
@@ -161,11 +162,11 @@ static void *move_block(struct block_meta *old, size_t copy, struct block_meta *
 		return NULL;
 	(void)ANNOTATE_MALLOC(payload_of(moved), false);
 	memcpy(payload_of(moved), payload_of(old), copy);
+	if (old->status != STATUS_MAPPED)
+		block_mark_free(old);
 	ANNOTATE_FREE(payload_of(old));
 	if (old->status == STATUS_MAPPED)
 		mapped_free(old);
-	else
-		block_mark_free(old);
 	return payload_of(moved);
 }
 
