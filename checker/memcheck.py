@@ -61,7 +61,7 @@ ALLOWED = ("header read", "double free")
 DECLARED = {"leak": "leak", "use-after-free": "use after free", "overflow": "overflow",
             "uninitialised": "uninitialised read"}
 
-_NEAR_BLOCK = re.compile(r"is (\d+) bytes (inside|after|before) a (?:recently re-allocated )?"
+_NEAR_BLOCK = re.compile(r"is ([\d,]+) bytes (inside|after|before) a (?:recently re-allocated )?"
                          r"block of size ([\d,]+) (alloc'd|free'd)")
 _ACCESS_SIZE = re.compile(r"of size (\d+)")
 _NO_BLOCK = ("brk data segment", "anonymous segment", "is not stack'd, malloc'd")
@@ -206,7 +206,7 @@ def classify(error: ET.Element) -> Finding | None:
             # The header's size (offset 0) or status (offset 8): of the block after a
             # payload, or of the payload's own block (32 or 24 bytes before it).
             if near:
-                offset, side = int(near[1]), near[2]
+                offset, side = int(near[1].replace(",", "")), near[2]
                 if (side == "after" and offset in (0, 8)) or \
                         (side == "before" and offset in (24, 32)):
                     return Finding("header read", what, where, detail)

@@ -9,7 +9,8 @@ reachable from make (OSMEM=, TRACER=, TEST=, RUN_TIMEOUT=, PROFILE=, RESULTS=):
   --run-timeout S       seconds one traced program may run
   --profile NAME        default (what the trace, the addresses and the memory show) or layout
                         (also the block_meta header contents)
-  --results-json PATH   also write the score table as JSON (for gradebooks and autograders)
+  --results-json PATH   also write the score table as JSON (for gradebooks and autograders):
+                        per program its points, reason, explanation and the rule it broke
 
 A graded test is marked ``points(n)``; the table reads the points from that marker. The
 implementation is prepared (built, copied, its symbols read) at most once per run, and only when
@@ -33,6 +34,7 @@ from pathlib import Path
 import pytest
 
 import catalogue
+import rules
 import sandbox
 from grade import PROFILES
 from report import Row, printable, table
@@ -127,6 +129,7 @@ class ScoreBoard:
         self.catalogue = {p.name: p for p in catalogue.graded_programs()}
         self.rows: dict[str, Row] = {}
         self.details: dict[str, str] = {}
+        self.broken: dict[str, int | None] = {}    # the number of the rule a failure broke
 
     def _expect(self, nodeids: list[str]) -> None:
         """Graded programs collected: each gets a row now, replaced when its result comes."""
@@ -159,6 +162,7 @@ class ScoreBoard:
                           or _last_line(report.longreprtext))
             self.rows[name] = Row(name, points, False, reason)
             self.details[name] = report.longreprtext
+            self.broken[name] = dict(report.user_properties).get("rule")
         elif report.when == "call" and report.passed:
             self.rows[name] = Row(name, points, True)
 
@@ -177,17 +181,21 @@ class ScoreBoard:
             Path(path).write_text(json.dumps(self.results(), indent=2) + "\n")
 
     def results(self) -> dict:
-        rows = [{"program": row.program, "points": row.points, "earned": row.earned,
-                 "passed": row.passed, "reason": printable(row.reason),
-                 "details": printable(self.details.get(row.program, "")),
-                 "hidden": self.catalogue[row.program].hidden}
-                for row in sorted(self.rows.values(), key=lambda r: r.program)]
+        rows = [self._row_data(row) for row in sorted(self.rows.values(), key=lambda r: r.program)]
         return {"library": self.config.getoption("osmem"),
                 "tracer": self.config.getoption("tracer"),
                 "profile": self.config.getoption("profile"),
                 "earned": sum(r["earned"] for r in rows),
                 "possible": sum(r["points"] for r in rows),
                 "programs": rows}
+
+    def _row_data(self, row: Row) -> dict:
+        rule = self.broken.get(row.program)
+        return {"program": row.program, "points": row.points, "earned": row.earned,
+                "passed": row.passed, "reason": printable(row.reason),
+                "details": printable(self.details.get(row.program, "")),
+                "rule": rule, "rule_label": rules.label(rule) if rule is not None else "",
+                "hidden": self.catalogue[row.program].hidden}
 
 
 def _program_of(nodeid: str) -> str | None:

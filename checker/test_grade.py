@@ -20,5 +20,6 @@ def test_program(program: catalogue.Program, implementation: Implementation, set
                  record_property) -> None:
     result = grade(program, implementation, settings)
     record_property("reason", result.reason)
+    record_property("rule", result.rule)
     if not result.passed:
         pytest.fail(result.details, pytrace=False)

@@ -2,20 +2,17 @@
 score histogram (an SVG drawn here, no library), and "where the class struggles".
 
 Everything is read from the checker's JSON (kit.Graded.results): rows, reasons, the full
-explanations. The rule a failure broke is the one its explanation names on its first line
-(``first difference: call #10 os_malloc(900), rule 9 (best fit)``, written by explain.py);
-a failure without one (a crash, a timeout) is counted by what happened instead.
+explanations, and the rule each failure broke (``rule_label``: ``rule 9 (best fit)``, from the
+model's decision, never parsed from text); a failure that broke no rule (a crash, a timeout)
+is counted by what happened instead.
 """
 
 from __future__ import annotations
 
 import html
-import re
 from collections import Counter
 from dataclasses import dataclass
 
-FIRST_DIFFERENCE = re.compile(r"^first difference: .*?, (rule \d+(?: \([^)]*\))?)\s*$",
-                              re.MULTILINE)
 # A failure that names no rule: what happened, from the start of its reason.
 OUTCOMES = (("crashed", "crashed"), ("timed out", "timed out"), ("does not build", "does not build"),
             ("library lacks", "missing function"), ("flooded", "output flood"),
@@ -56,9 +53,8 @@ class Student:
 
 def what_broke(row: dict) -> str:
     """The rule a failed row broke (``rule 9 (best fit)``), or what happened to the program."""
-    found = FIRST_DIFFERENCE.search(row["details"] or "")
-    if found:
-        return found[1]
+    if row.get("rule_label"):
+        return row["rule_label"]
     reason = row["reason"] or ""
     for start, label in OUTCOMES:
         if start in reason.split(";")[0]:

@@ -94,7 +94,7 @@ def test_results_json_and_report_header(tmp_path) -> None:
     assert (data["earned"], data["possible"], data["profile"]) == (3, 3, "layout")
     assert data["programs"] == [{"program": "malloc-coalesce", "points": 3, "earned": 3,
                                  "passed": True, "reason": "", "details": "",
-                                 "hidden": False}]
+                                 "rule": None, "rule_label": "", "hidden": False}]
 
 
 def test_a_long_reason_keeps_the_end_of_each_part() -> None:

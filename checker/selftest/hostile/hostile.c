@@ -12,7 +12,7 @@
  *   fork          os_malloc forks a child                       -> extra syscall clone(...)
  *   mremap        os_realloc of a mapped block calls mremap     -> extra syscall mremap(...)
  *   libc_malloc   os_malloc calls libc malloc (moves the break) -> brk calls that differ
- *   bad_pointer   os_malloc returns a pointer it never mapped   -> crashed: killed by SIGSEGV
+ *   bad_pointer   os_malloc returns a pointer it never mapped   -> crashed: SIGSEGV or SIGABRT
  *   no_calloc     the library does not define os_calloc         -> library lacks os_calloc
  *
  * Attacks on the grading itself (each must score no more than `stub`, or than the reference
