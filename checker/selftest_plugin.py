@@ -1,8 +1,8 @@
 """The pytest plugin of the kit's own tests: how much they run, and the figures they measure.
 
 A costly family of cases is marked ``@pytest.mark.sample(n)``: `make test` runs n of its
-parametrized cases, spread evenly from the first to the last and always the same ones (the
-others are deselected, and pytest says how many); ``--full`` (``make test-full``, which CI runs)
+parametrized cases, spread evenly over them and always the same ones (the others are
+deselected, and pytest says how many); ``--full`` (``make test-full``, which CI runs)
 runs them all: every fault position of every program, every program under memcheck, every
 hostile submission, every broken allocator on every program.
 
@@ -56,11 +56,11 @@ def pytest_report_header(config: pytest.Config) -> str:
 
 
 def evenly(items: list, keep: int) -> list:
-    """`keep` of `items`, spread evenly from the first to the last."""
+    """`keep` of `items`, one from the middle of each of `keep` equal stretches (so neither end
+    is favoured: the first program, `all`, is also the costliest)."""
     if len(items) <= keep:
         return list(items)
-    step = (len(items) - 1) / (keep - 1) if keep > 1 else 0
-    return [items[round(i * step)] for i in range(keep)]
+    return [items[int((i + 0.5) * len(items) / keep)] for i in range(keep)]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
