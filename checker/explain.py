@@ -63,7 +63,6 @@ _PROGRAM_RULE = re.compile(r"\[rule (\d+)\]\s*$")
 
 @dataclass(frozen=True)
 class Explanation:
-    index: int
     rule: int | None        # the contract rule that the divergence breaks, when one applies
     reason: str             # one line for the score table ("" when no rule applies)
     text: str               # the multi-line explanation
@@ -545,7 +544,7 @@ def explanation(expected: list[events.Call], actual: list[events.Call], index: i
         text = (f"first difference: call #{number} {got.head()} is extra\n"
                 f"  the expected trace ends after call #{len(expected)}; the program made "
                 f"{len(actual) - len(expected)} more call(s)")
-        return Explanation(index, None, "", _lead(stopped, text))
+        return Explanation(None, "", _lead(stopped, text))
     stepped = _step_expected(expected, index)
     if got is None:
         rule = program_rule(stopped) if stopped else None
@@ -590,7 +589,7 @@ def _assemble(index: int, want: events.Call, got: events.Call | None, why: _Why,
     reason = ""
     if why.rule is not None and why.difference:
         reason = f"call #{number} {call}, {rules.short_name(why.rule)}: {why.difference}"
-    return Explanation(index, why.rule, reason, "\n".join(lines))
+    return Explanation(why.rule, reason, "\n".join(lines))
 
 
 def _wrapped(text: str, indent: int) -> str:

@@ -51,7 +51,6 @@ SIZE_MAX = 2**64 - 1  # size_t on x86-64
 
 FREE = "FREE"
 ALLOC = "ALLOC"
-STATUSES = (FREE, ALLOC)
 
 # How many blocks a sentence lists before summarising the rest: reports must fit a terminal.
 REASON_LIST_LIMIT = 8
