@@ -13,7 +13,6 @@ Invariants:
 from __future__ import annotations
 
 import json
-import os
 import re
 import resource
 import signal
@@ -23,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from contenders import Contender
+from run import end_group  # the checker's (contenders puts checker/ on the path)
 
 MEMORY_CALLS = ("brk", "mmap", "munmap", "mremap")
 DRIVER_PREFIX = "bench_replay: "
@@ -71,11 +71,7 @@ def _run(command: list[str], env: dict[str, str], timeout: float) -> tuple[int |
             stdout, stderr, returncode = "", "", None
         finally:
             # the driver (and strace's tracee) and anything an os_* library forked: one group
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            process.communicate()
+            end_group(process)
     return returncode, stdout[-OUTPUT_LIMIT:], stderr[-OUTPUT_LIMIT:]
 
 

@@ -143,6 +143,16 @@ def _launch(work: Path, program: Path, lib_dir: Path, tracer: str, markers: Path
     return launch, env
 
 
+def end_group(process: subprocess.Popen) -> None:
+    """Kills the process group that `process` leads (it was started with start_new_session, so
+    the group holds whatever it forked too) and reaps `process`."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    process.wait()
+
+
 def _limit_child() -> None:
     """The tracer's own limits (the program's are the launcher's): bounded trace and output
     files, no core dump."""
@@ -182,11 +192,7 @@ def run_traced(program: Path, lib_dir: Path, tracer: str, markers: Path, timeout
                 # The tracer and the sandbox share one process group; the sandbox's own
                 # processes die with it (bwrap --die-with-parent, then its pid namespace).
                 # Without the sandbox, the program and what it forked share that group.
-                try:
-                    os.killpg(process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                process.wait()
+                end_group(process)
         trace, truncated = ("", False)
         if trace_file.exists():
             trace, truncated = _read_capped(trace_file, TRACE_LIMIT)

@@ -39,6 +39,7 @@ from pathlib import Path
 import sandbox
 from once import once
 from report import printable
+from run import end_group
 
 API = ("os_malloc", "os_calloc", "os_realloc", "os_free")
 LIBRARY = "libosmem.so"
@@ -228,11 +229,7 @@ def _run_build(scratch: Path, launcher: Path) -> Build:
     except (TimeoutError, subprocess.TimeoutExpired):
         returncode = None
     finally:
-        try:
-            os.killpg(process.pid, 9)
-        except ProcessLookupError:
-            pass
-        process.wait()
+        end_group(process)
         process.stdout.close()
     cut = f"\n[... {dropped} bytes of output not kept ...]\n" if dropped else ""
     text = (bytes(head).decode("utf-8", "replace") + cut

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -28,6 +26,7 @@ ROOT = COURSE_DIR.parent
 sys.path.insert(0, str(ROOT / "checker"))
 
 import catalogue  # noqa: E402  (the checker's modules are found through the path above)
+from run import end_group  # noqa: E402
 from submission import Implementation, prepare  # noqa: E402
 
 PYTHON = "/usr/bin/python3"
@@ -203,11 +202,7 @@ def _run_bounded(command: list[str], cwd: Path, timeout: float) -> tuple[int | N
     except subprocess.TimeoutExpired:
         return None, ""
     finally:
-        try:
-            os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        process.wait()
+        end_group(process)
 
 
 def grade_sources(sources: Path, work: Path, options: GradeOptions) -> Graded:

@@ -36,7 +36,8 @@ DROPIN_DIR = Path(__file__).resolve().parent
 ROOT = DROPIN_DIR.parent
 sys.path.insert(0, str(ROOT / "checker"))
 
-from submission import prepare  # noqa: E402  (the checker's modules are found above)
+from run import end_group  # noqa: E402  (the checker's modules are found above)
+from submission import prepare  # noqa: E402
 
 WRAPPER = ROOT / "build" / "dropin" / "libosmem_malloc.so"
 WORKLOADS = DROPIN_DIR / "workloads"
@@ -169,11 +170,7 @@ def run_step(step: Step, work: Path, env: dict[str, str],
         except subprocess.TimeoutExpired:
             returncode = None
         finally:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)   # and whatever it forked
-            except ProcessLookupError:
-                pass
-            process.wait()
+            end_group(process)                            # and whatever it forked
         out.seek(0)
         err.seek(0)
         return returncode, out.read(), err.read().decode("utf-8", "replace")
