@@ -125,12 +125,8 @@ def main() -> int:
     if not (ASAN_DIR / "libosmem.so").exists():
         print("asan: build/asan/libosmem.so is missing (make asan builds it)")
         return 2
-    outcomes = instrument.run_all(run, subjects(options.test or None), options.jobs)
-    for outcome in outcomes:
-        print(render(outcome))
-    line, status = instrument.summary("asan", outcomes)
-    print(line)
-    return status
+    return instrument.run_and_report("asan", run, subjects(options.test or None), options.jobs,
+                                     render)
 
 
 if __name__ == "__main__":

@@ -75,6 +75,17 @@ def run_all(run: Callable[[T], R], subjects: Iterable[T], jobs: int) -> list[R]:
         return list(pool.map(run, subjects))
 
 
+def run_and_report(instrument: str, run: Callable[[T], R], subjects: Iterable[T], jobs: int,
+                   render: Callable[[R], str]) -> int:
+    """The command's whole output: each verdict rendered, then the summary; its exit status."""
+    verdicts = run_all(run, subjects, jobs)
+    for verdict in verdicts:
+        print(render(verdict))
+    line, status = summary(instrument, verdicts)
+    print(line)
+    return status
+
+
 def summary(instrument: str, verdicts: Sequence[Judged]) -> tuple[str, int]:
     """The closing line and the exit status: 0 only when every verdict is as expected."""
     graded = [v for v in verdicts if not v.deliberate]

@@ -339,12 +339,8 @@ def main() -> int:
     if not (lib_dir / "libosmem.so").exists():
         print(f"memcheck: {lib_dir}/libosmem.so is missing (make memcheck builds it)")
         return 2
-    reports = instrument.run_all(lambda s: check(s, lib_dir), chosen, options.jobs)
-    for report in reports:
-        print(render(report))
-    line, status = instrument.summary("memcheck", reports)
-    print(line)
-    return status
+    return instrument.run_and_report("memcheck", lambda s: check(s, lib_dir), chosen,
+                                     options.jobs, render)
 
 
 if __name__ == "__main__":
