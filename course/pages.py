@@ -157,7 +157,7 @@ class Struggle:
 def struggles(students: list[Student], limit: int = 10) -> list[Struggle]:
     """The programs most often failed by students whose library built, each with the rule
     most often broken (on a tie a rule before what happened, e.g. "crashed": the rules are what
-    the class has to learn)."""
+    the class has to learn; then the lower rule number)."""
     built = [s for s in students if s.built]
     failures: dict[str, Counter[str]] = {}
     for student in built:
@@ -167,10 +167,16 @@ def struggles(students: list[Student], limit: int = 10) -> list[Struggle]:
     found = []
     for program, causes in failures.items():
         broke, count = sorted(causes.items(), key=lambda item: (
-            -item[1], not item[0].startswith("rule "), item[0]))[0]
+            -item[1], not item[0].startswith("rule "), _rule_number(item[0]), item[0]))[0]
         found.append(Struggle(program, sum(causes.values()), len(built), broke, count))
     found.sort(key=lambda s: (-s.failed, s.program))
     return found[:limit]
+
+
+def _rule_number(label: str) -> int:
+    """9 for ``rule 9 (best fit)``; 0 for what is not a rule."""
+    words = label.split()
+    return int(words[1]) if len(words) > 1 and words[0] == "rule" and words[1].isdigit() else 0
 
 
 def summary_page(students: list[Student], svg_name: str) -> str:
