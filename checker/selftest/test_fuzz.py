@@ -1,10 +1,11 @@
-"""Random differential testing (issue 3): clean on the reference, catches what fixed programs miss.
+"""Random differential testing: clean on the reference, catches what fixed programs miss.
 
 * opscript: the script format and the model's view of a script, on exact examples.
 * A short fixed-seed fuzz run of the reference library finds no divergence.
-* For each broken allocator the issue names (checker/selftest/broken/<name>.patch), a fixed-seed
+* For each broken allocator named below (checker/selftest/broken/<name>.patch), a fixed-seed
   fuzz run diverges, shrinks to a small script, saves it, and replaying the saved file diverges
-  at the same call with the same summary (what ``make replay OPS=...`` shows).
+  at the same call with the same summary (what ``make replay OPS=...`` shows). A fuzz run
+  costs minutes: `make test` runs one of them, `make test-full` all four.
 * Known minimal scripts replay exactly: each diverges at a pinned call on its broken allocator
   and is clean on the reference.
 
@@ -113,6 +114,7 @@ def test_reference_is_clean(reference: Implementation, tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.sample(1)
 @pytest.mark.parametrize("name", sorted(KNOWN))
 def test_fuzz_catches_broken_allocator(name: str, broken_libs: dict[str, str],
                                        tmp_path: Path) -> None:
@@ -144,7 +146,7 @@ def test_known_minimal_script_replays(name: str, broken_libs: dict[str, str],
 
 def test_scripts_run_with_the_heap_invariants_checked(tmp_path: Path, reference,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    """Every replayed script runs with OSMEM_CHECK=1 (issue 4: the invariants after every call
+    """Every replayed script runs with OSMEM_CHECK=1 (the invariants after every call
     of the fuzz tests), on top of whatever options the caller gave."""
     seen: list[Settings] = []
     real_observe = differential.observe

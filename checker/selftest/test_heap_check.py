@@ -1,4 +1,4 @@
-"""The heap invariant checker (issue 4): osmem_check_heap() and the OSMEM_CHECK=1 hook.
+"""The heap invariant checker: osmem_check_heap() and the OSMEM_CHECK=1 hook.
 
 * It sees each kind of corruption (tests/badinput/badinput.c corrupt-*: one header changed
   the way a buggy program would): osmem_check_heap names the first violated invariant, and with
