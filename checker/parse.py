@@ -296,11 +296,17 @@ def _marker_forged(images: _Images, kind: str, ip: int | None) -> str:
     return ""
 
 
+_FORKS = ("clone", "clone3", "fork", "vfork")
+
+
 def parse_strace(text: str) -> Trace:
     builder = _CallBuilder()
     images = _Images()
     lines = list(_whole_lines(text))
     main_pid, start = _program_start(lines)
+    # The program and what it forked: strace also follows the sandbox's own processes (bwrap
+    # and its monitor), whose syscalls may land inside a call and are none of the library's.
+    family = {main_pid}
     ending = ""
     for line in lines[:start]:      # strace's fault injection counts from the process's start
         if line.pid == main_pid and (syscall := _STRACE_SYSCALL.match(line.text)):
@@ -330,11 +336,13 @@ def parse_strace(text: str) -> Trace:
                 ending = ended["ending"]
             continue
         syscall = _STRACE_SYSCALL.match(text_line)
-        if not syscall:
-            continue   # signals, resumed halves of interrupted calls
+        if not syscall or pid not in family:
+            continue   # signals, resumed halves of interrupted calls, the sandbox's processes
         ret_text = syscall["ret"].strip()
         error = _STRACE_ERROR.match(ret_text)
         ret: int | str = error["errno"] if error else parse_number(ret_text.split()[0])
+        if syscall["name"] in _FORKS and isinstance(ret, int) and ret > 0:
+            family.add(str(ret))
         name = syscall["name"] if pid == main_pid else f"[pid {pid}] {syscall['name']}"
         args = split_args(syscall["args"])
         if pid == main_pid:

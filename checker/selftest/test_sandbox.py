@@ -164,3 +164,16 @@ def test_sandbox_off_is_never_silent(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_kit_library_passes_in_the_sandbox(reference, tracer: str) -> None:
     result = grade(catalogue.program("malloc-split-first"), reference, settings_for(tracer))
     assert (result.passed, result.reason) == (True, "")
+
+
+def test_the_sandboxs_own_syscalls_are_not_the_librarys_but_a_forked_childs_are() -> None:
+    # bwrap's monitor (pid 100) may run while the program is inside a call: not the library's.
+    # A child the program forks (pid 103) is the library's doing: its syscalls count.
+    inside = ('100   [00007f9c0c8b1ad7] capset({version=0x20080522, pid=0}, {effective=0}) = 0\n'
+              '102   [00007f1000000200] clone(0x1200011, 0, 0, 0) = 103\n'
+              '103   [00007f1000000200] getpid()             = 103\n')
+    call = CALL.replace("102   [00007f1000000200] brk(0)", inside +
+                        "102   [00007f1000000200] brk(0)")
+    trace = parse_strace(PROLOGUE + call + FINISHED + EXITED)
+    assert [s.name for s in trace.calls[0].syscalls] == ["clone", "[pid 103] getpid", "brk",
+                                                         "brk"]
