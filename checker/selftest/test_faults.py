@@ -138,7 +138,7 @@ def _programs() -> list[catalogue.Program]:
     return [p for p in catalogue.graded_programs() if not p.args]
 
 
-@pytest.mark.sample(8)
+@pytest.mark.sample(5)
 @pytest.mark.parametrize("program", _programs(), ids=lambda p: p.name)
 def test_every_fault_is_survived(program: catalogue.Program, tmp_path: Path,
                                  record_property) -> None:

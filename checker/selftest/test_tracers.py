@@ -14,7 +14,7 @@ from support import settings_for
 GRADED = catalogue.graded_programs()
 
 
-@pytest.mark.sample(12)
+@pytest.mark.sample(8)
 @pytest.mark.parametrize("program", GRADED, ids=[p.name for p in GRADED])
 def test_strace_and_ltrace_agree(program: catalogue.Program, reference) -> None:
     by_strace = observe(program, reference.lib_dir, settings_for("strace"))
