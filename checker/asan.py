@@ -46,19 +46,11 @@ class Subject:
 
 
 @dataclass
-class Outcome:
+class Outcome(instrument.OfSubject):
     subject: Subject
     status: int | None
     report: str = ""                 # "use-after-poison WRITE of size 1 at main (file:line)"
     kind: tuple[str, str] | None = None
-
-    @property
-    def name(self) -> str:
-        return self.subject.name
-
-    @property
-    def deliberate(self) -> bool:
-        return self.subject.deliberate
 
     @property
     def ok(self) -> bool:

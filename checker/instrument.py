@@ -40,6 +40,21 @@ class Judged(Protocol):
     def deliberate(self) -> bool: ...
 
 
+class OfSubject:
+    """Base of a verdict on one subject: its name, and whether it is a deliberate misuse, are
+    the subject's (a dataclass deriving from this has a ``subject`` field)."""
+
+    subject: Named
+
+    @property
+    def name(self) -> str:
+        return self.subject.name
+
+    @property
+    def deliberate(self) -> bool:
+        return bool(getattr(self.subject, "deliberate"))
+
+
 def declarations(instrument: str) -> list[tuple[Path, str]]:
     """(source, declared report) of every misuse program that declares one for `instrument`."""
     line = re.compile(rf"^\s*\*?\s*{re.escape(instrument)}:\s*(.+?)\s*$", re.MULTILINE)

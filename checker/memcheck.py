@@ -89,21 +89,13 @@ class Finding:
 
 
 @dataclass
-class Report:
+class Report(instrument.OfSubject):
     subject: Subject
     findings: list[Finding] = field(default_factory=list)
     exit_status: int | None = None
     problem: str = ""                 # valgrind could not run or report
     model: str = ""
     model_blocks: int | None = None
-
-    @property
-    def name(self) -> str:
-        return self.subject.name
-
-    @property
-    def deliberate(self) -> bool:
-        return self.subject.deliberate
 
     def kinds(self, failing: bool = True) -> set[str]:
         wanted = FAILING if failing else ALLOWED
