@@ -151,16 +151,10 @@ class GradeOptions:
         return json.dumps([sorted(self.programs), self.tracer, self.profile, self.run_timeout])
 
 
-@dataclass
-class Graded:
-    """The plugin's JSON for one submission, and how the build went."""
+class Scored:
+    """What a grade's total is: the plugin's JSON (a ``results`` field) says it."""
 
     results: dict
-    build: str                          # "built", or why there is no library to grade
-    seconds: float = 0.0
-    log: str = ""
-    library: Path | None = None         # the built library (for make show), when there is one
-    notes: list[str] = field(default_factory=list)
 
     @property
     def earned(self) -> int:
@@ -169,6 +163,19 @@ class Graded:
     @property
     def possible(self) -> int:
         return int(self.results["possible"])
+
+
+
+@dataclass
+class Graded(Scored):
+    """The plugin's JSON for one submission, and how the build went."""
+
+    results: dict
+    build: str                          # "built", or why there is no library to grade
+    seconds: float = 0.0
+    log: str = ""
+    library: Path | None = None         # the built library (for make show), when there is one
+    notes: list[str] = field(default_factory=list)
 
 
 def ungraded(options: GradeOptions, why: str, library: str = "") -> dict:

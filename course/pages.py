@@ -13,6 +13,8 @@ import html
 from collections import Counter
 from dataclasses import dataclass
 
+from kit import Scored
+
 # A failure that names no rule: what happened, from the start of its reason.
 OUTCOMES = (("crashed", "crashed"), ("timed out", "timed out"), ("does not build", "does not build"),
             ("library lacks", "missing function"), ("flooded", "output flood"),
@@ -30,21 +32,13 @@ pre { background: #f6f6f6; padding: 1em; overflow-x: auto; font-size: 13px; }
 
 
 @dataclass(frozen=True)
-class Student:
+class Student(Scored):
     """One student's grade, as the pages need it."""
 
     name: str
     results: dict
     build: str
     picture: str = ""          # file name of the first failure's heap picture, if made
-
-    @property
-    def earned(self) -> int:
-        return int(self.results["earned"])
-
-    @property
-    def possible(self) -> int:
-        return int(self.results["possible"])
 
     @property
     def built(self) -> bool:
