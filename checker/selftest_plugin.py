@@ -6,6 +6,12 @@ deselected, and pytest says how many); ``--full`` (``make test-full``, which CI 
 runs them all: every fault position of every program, every program under memcheck, every
 hostile submission, every broken allocator on every program.
 
+A test that takes tens of seconds is marked ``@pytest.mark.heavy``: it is scheduled before the
+others, so that pytest-xdist's workers, which take the tests in order, end together instead of
+one of them starting a long test when the other has nothing left (`make test` runs with
+``--dist loadgroup``, so the tests that share a costly module fixture carry one
+``xdist_group`` and run on one worker, which computes the fixture once).
+
 Tests attach ``("reliability", (label, count))`` user properties to their reports (bad inputs
 tried, faults injected, faults survived ...). The sums are kept in the controlling process:
 user properties travel with the reports, so they include pytest-xdist workers.
@@ -14,6 +20,7 @@ user properties travel with the reports, so they include pytest-xdist workers.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any, Callable
 
 import pytest
 
@@ -46,6 +53,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "sample(n): without --full, run only n of this test's "
                             "parametrized cases, spread evenly")
+    config.addinivalue_line("markers", "heavy: takes tens of seconds; scheduled first")
     if not hasattr(config, "workerinput"):
         config.pluginmanager.register(Figures(), "osmem-figures")
 
@@ -63,7 +71,14 @@ def evenly(items: list, keep: int) -> list:
     return [items[int((i + 0.5) * len(items) / keep)] for i in range(keep)]
 
 
+def sampled(items: list, keep: int, always: Callable[[Any], bool]) -> list:
+    """The items `always` holds for, then `keep` of the others, spread evenly (`evenly`)."""
+    return [i for i in items if always(i)] + evenly([i for i in items if not always(i)], keep)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Stable: the heavy tests keep their order among themselves, and so do the others.
+    items.sort(key=lambda item: item.get_closest_marker("heavy") is None)
     if config.getoption("full"):
         return
     families: dict[tuple[str, str], list[pytest.Item]] = defaultdict(list)

@@ -39,6 +39,9 @@ TOTAL = re.compile(r"^Total: (\d+)/(\d+)", re.MULTILINE)
 SAMPLE = ("calloc-arrays", "malloc-split-middle", "realloc-absorb", "malloc-split-one-block")
 HIDDEN = [p for p in catalogue.graded_programs() if p.hidden]
 PUBLIC = [p for p in catalogue.graded_programs() if not p.hidden]
+# The tests that share a costly module fixture (a build of the handout, a graded class, an
+# autograder root) carry one xdist_group: one pytest-xdist worker runs them in order and builds
+# the fixture once (`make test` runs --dist loadgroup). They are heavy, so they start first.
 
 
 def run(command: list[str], cwd: Path = ROOT, timeout: float = 600, **kwargs) \
@@ -202,6 +205,8 @@ def test_course_marks_some_programs_hidden() -> None:
     assert all(p.ref.exists() for p in HIDDEN)
 
 
+@pytest.mark.heavy
+@pytest.mark.xdist_group("course-handout")
 def test_handout_has_public_programs_and_no_solution(handout: Path) -> None:
     files = {str(p.relative_to(handout)) for p in handout.rglob("*") if p.is_file()}
     for program in PUBLIC:
@@ -229,6 +234,8 @@ def test_handout_has_public_programs_and_no_solution(handout: Path) -> None:
     assert not leaked, leaked[:5]
 
 
+@pytest.mark.heavy
+@pytest.mark.xdist_group("course-handout")
 def test_handout_readme_is_for_students(handout: Path) -> None:
     readme = (handout / "README.md").read_text()
     for part in ("## Start here", "## Reading a failure", "## Pictures of the heap",
@@ -240,6 +247,8 @@ def test_handout_readme_is_for_students(handout: Path) -> None:
     assert len(re.findall(r"\brules? \d+", skeleton)) >= 8
 
 
+@pytest.mark.heavy
+@pytest.mark.xdist_group("course-handout")
 def test_handout_make_check_fails_every_program_and_prints_the_table(handout: Path) -> None:
     done = run(["make", "-j2", "check", "JOBS=2", "RESULTS=build/results.json"], cwd=handout)
     output = done.stdout + done.stderr
@@ -269,6 +278,8 @@ def test_handout_make_check_fails_every_program_and_prints_the_table(handout: Pa
     assert sum(t["score"] for t in decoded["tests"]) == results["earned"]
 
 
+@pytest.mark.heavy
+@pytest.mark.xdist_group("course-handout")
 def test_handout_workflow_reports_the_step_classroom_reads(handout: Path) -> None:
     workflow = (handout / ".github" / "workflows" / "classroom.yml").read_text()
     assert "id: osmem" in workflow and "runners: osmem" in workflow
@@ -299,6 +310,7 @@ def test_classroom_blob_has_weighted_scores(tmp_path: Path) -> None:
     assert {t["score"] for t in error["tests"]} == {0}
 
 
+@pytest.mark.heavy
 def test_junit_xml_from_make_check(tmp_path: Path, first_fit_sources: list[Path]) -> None:
     sources, _ = stage(src_tree(tmp_path / "first-fit", first_fit_sources), tmp_path / "build")
     junit = tmp_path / "junit.xml"
@@ -315,6 +327,8 @@ def test_junit_xml_from_make_check(tmp_path: Path, first_fit_sources: list[Path]
 
 # ---- grading a class -------------------------------------------------------------------------
 
+@pytest.mark.heavy
+@pytest.mark.xdist_group("course-class")
 def test_grade_all_grades_every_entry_and_survives_the_bad_ones(graded_class) -> None:
     out, done = graded_class
     book = gradebook(out)
@@ -346,6 +360,8 @@ def test_grade_all_grades_every_entry_and_survives_the_bad_ones(graded_class) ->
     assert all(re.search(r"ETA \d+", line) for line in progress)
 
 
+@pytest.mark.heavy
+@pytest.mark.xdist_group("course-class")
 def test_grade_all_pages_and_gradescope_results(graded_class) -> None:
     out, _ = graded_class
     page = (out / "first-fit" / "feedback.html").read_text()
@@ -397,6 +413,8 @@ def test_where_the_class_struggles_names_the_rule_most_often_broken() -> None:
     assert histogram_counts(students) == [1, 0, 0, 1, 0, 0, 1, 0, 0, 1]   # 0, 2, 4, 6 of 6
 
 
+@pytest.mark.heavy
+@pytest.mark.xdist_group("course-class")
 def test_grade_all_regrades_only_what_changed(graded_class, class_folder: Path) -> None:
     out, _ = graded_class
     (class_folder / "reference" / "src" / "osmem.c").write_text(
@@ -409,25 +427,37 @@ def test_grade_all_regrades_only_what_changed(graded_class, class_folder: Path) 
     assert {name for name, state in states.items() if state == ""} == {"escape", "notes.txt"}
 
 
-def test_grade_all_totals_match_make_check(tmp_path: Path, first_fit_sources: list[Path]) -> None:
+# Two whole submissions, each graded on every program by grade-all and by make check (minutes
+# each): one that loses points (first fit), one that earns them all. make test runs the first.
+TOTALS_STUDENTS = ("independent", "first-fit")
+
+
+@pytest.mark.heavy
+@pytest.mark.sample(1)
+@pytest.mark.parametrize("student", TOTALS_STUDENTS)
+def test_grade_all_totals_match_make_check(tmp_path: Path, first_fit_sources: list[Path],
+                                           student: str) -> None:
     folder = tmp_path / "class"
-    src_tree(folder / "first-fit", first_fit_sources)
-    as_zip(src_tree(tmp_path / "independent", [SUBMISSIONS / "independent" / "osmem.c"]),
-           folder / "independent.zip", "independent")
+    if student == "first-fit":
+        src_tree(folder / student, first_fit_sources)
+        osmem, _ = stage(folder / student, tmp_path / "first-fit-build")
+    else:
+        as_zip(src_tree(tmp_path / student, [SUBMISSIONS / "independent" / "osmem.c"]),
+               folder / "independent.zip", student)
+        osmem = SUBMISSIONS / "independent"
     grade_all(folder, tmp_path / "grades", programs=(), run_timeout=10)
     book = gradebook(tmp_path / "grades")
-    for student, osmem in (("first-fit", folder / "first-fit"),
-                           ("independent", SUBMISSIONS / "independent")):
-        if student == "first-fit":
-            osmem, _ = stage(osmem, tmp_path / "first-fit-build")
-        results = tmp_path / f"{student}.json"
-        run(["make", "-s", "check", f"OSMEM={osmem}", f"RESULTS={results}", "JOBS=2"])
-        check = json.loads(results.read_text())
-        assert book[student]["total"] == str(check["earned"])
-        assert book[student]["possible"] == str(check["possible"]) == "100"
-        for row in check["programs"]:
-            assert book[student][row["program"]] == str(row["earned"]), row["program"]
-    assert int(book["first-fit"]["total"]) < 100 and book["independent"]["total"] == "100"
+    results = tmp_path / f"{student}.json"
+    run(["make", "-s", "check", f"OSMEM={osmem}", f"RESULTS={results}", "JOBS=2"])
+    check = json.loads(results.read_text())
+    assert book[student]["total"] == str(check["earned"])
+    assert book[student]["possible"] == str(check["possible"]) == "100"
+    for row in check["programs"]:
+        assert book[student][row["program"]] == str(row["earned"]), row["program"]
+    if student == "first-fit":
+        assert int(book[student]["total"]) < 100
+    else:
+        assert book[student]["total"] == "100"
 
 
 # ---- Gradescope ------------------------------------------------------------------------------
@@ -469,6 +499,8 @@ def run_autograder(root: Path, submission: Path, programs: tuple[str, ...] = GRA
     return json.loads((root / "results" / "results.json").read_text())
 
 
+@pytest.mark.heavy
+@pytest.mark.xdist_group("course-autograder")
 def test_gradescope_bundle_grades_passing_failing_broken_and_hanging(
         autograder_root: Path, tmp_path: Path, first_fit_sources: list[Path]) -> None:
     passing = run_autograder(autograder_root, src_tree(tmp_path / "independent",
@@ -493,6 +525,8 @@ def test_gradescope_bundle_grades_passing_failing_broken_and_hanging(
     assert calloc["status"] == "failed" and "timed out after 3 s" in calloc["output"]
 
 
+@pytest.mark.heavy
+@pytest.mark.xdist_group("course-autograder")
 def test_gradescope_results_written_when_the_grader_fails(autograder_root: Path,
                                                           tmp_path: Path) -> None:
     data = run_autograder(autograder_root, src_tree(tmp_path / "s", solution_sources()),

@@ -1,7 +1,8 @@
 """Random differential testing: clean on the reference, catches what fixed programs miss.
 
 * opscript: the script format and the model's view of a script, on exact examples.
-* A short fixed-seed fuzz run of the reference library finds no divergence.
+* A short fixed-seed fuzz run of the reference library finds no divergence (`make test`
+  replays REFERENCE_SAMPLE_RUNS scripts of the seed, `make test-full` REFERENCE_RUNS).
 * For each broken allocator named below (checker/selftest/broken/<name>.patch), a fixed-seed
   fuzz run diverges, shrinks to a small script, saves it, and replaying the saved file diverges
   at the same call with the same summary (what ``make replay OPS=...`` shows). A fuzz run
@@ -29,6 +30,7 @@ from support import BROKEN, build_patched, settings_for
 
 SEED = 1
 REFERENCE_RUNS = 100
+REFERENCE_SAMPLE_RUNS = 30
 BROKEN_RUNS = 400        # every target below diverges within its first 150 scripts (seed 1)
 MAX_MINIMAL_OPS = 8
 
@@ -106,14 +108,17 @@ def test_successors_reach_the_end() -> None:
 
 # ---- fuzzing --------------------------------------------------------------------------------
 
-def test_reference_is_clean(reference: Implementation, tmp_path: Path) -> None:
+@pytest.mark.heavy
+def test_reference_is_clean(reference: Implementation, tmp_path: Path, full: bool) -> None:
     assert reference.lib_dir is not None
-    report = fuzz(reference.lib_dir, settings_for("strace"), REFERENCE_RUNS, SEED, tmp_path)
+    runs = REFERENCE_RUNS if full else REFERENCE_SAMPLE_RUNS
+    report = fuzz(reference.lib_dir, settings_for("strace"), runs, SEED, tmp_path)
     assert (report.passed, report.found_at, report.minimal) == (True, 0, None)
-    assert REFERENCE_RUNS // 2 <= report.runs <= REFERENCE_RUNS   # distinct scripts replayed
+    assert runs // 2 <= report.runs <= runs   # distinct scripts replayed
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.heavy
 @pytest.mark.sample(1)
 @pytest.mark.parametrize("name", sorted(KNOWN))
 def test_fuzz_catches_broken_allocator(name: str, broken_libs: dict[str, str],

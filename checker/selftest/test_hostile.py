@@ -6,7 +6,8 @@ the kit's checkout or the submission's tree, or leaves a process behind.
 Each case is graded the way a user grades it, through the pytest checker in a subprocess
 (`make check OSMEM=... TEST=...` runs the same command), and the score table it prints is read
 back. The fast path grades one representative program per case; the cases about the table
-itself (a killed worker, a build that fails) grade every program.
+itself (a killed worker, a build that fails) grade every program. Each case costs seconds (a
+whole pytest run): `make test` runs an even sample of each family, `make test-full` them all.
 """
 
 from __future__ import annotations
@@ -201,6 +202,7 @@ def graded_safely(osmem: Path, case: Case, watched: list[Path]) -> CheckRun:
     return run
 
 
+@pytest.mark.sample(6)
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_hostile_submission_fails_with_reason(case: Case, tmp_path: Path,
                                               record_property) -> None:
@@ -216,6 +218,7 @@ def stub_earned(tmp_path_factory: pytest.TempPathFactory) -> int:
     return run.earned()
 
 
+@pytest.mark.sample(4)
 @pytest.mark.parametrize("case", ATTACKS, ids=[c.name for c in ATTACKS])
 def test_attack_on_the_grading_gains_nothing(case: Case, tmp_path: Path, stub_earned: int,
                                             record_property) -> None:
@@ -225,6 +228,7 @@ def test_attack_on_the_grading_gains_nothing(case: Case, tmp_path: Path, stub_ea
     record_property("reliability", (HOSTILE_FIGURE, 1))
 
 
+@pytest.mark.sample(2)
 @pytest.mark.parametrize("case", BUILDS, ids=[c.name for c in BUILDS])
 def test_build_that_leaves_no_library(case: Case, record_property) -> None:
     submission = HOSTILE / case.name

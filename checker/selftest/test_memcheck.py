@@ -17,13 +17,13 @@ import pytest
 import catalogue
 import memcheck
 from cached import once_per_run
-from selftest_plugin import evenly
+from selftest_plugin import sampled
 from support import ROOT
 
 VALGRIND_MAGIC = bytes.fromhex("48c1c70348c1c70d48c1c73d48c1c733")  # rol $3/13/61/51, %rdi
 
 
-SAMPLE = 12                  # graded programs under valgrind without --full
+SAMPLE = 8                   # graded programs under valgrind without --full
 NAMED = ("free-twice-heap",)  # graded programs a test below names
 
 
@@ -33,8 +33,7 @@ def chosen(full: bool) -> list[memcheck.Subject]:
     subjects = memcheck.subjects()
     if full:
         return subjects
-    ordinary = [s for s in subjects if not s.deliberate and s.name not in NAMED]
-    return [s for s in subjects if s.deliberate or s.name in NAMED] + evenly(ordinary, SAMPLE)
+    return sampled(subjects, SAMPLE, lambda s: s.deliberate or s.name in NAMED)
 
 
 def _reports(full: bool) -> dict[str, memcheck.Report]:
@@ -43,6 +42,11 @@ def _reports(full: bool) -> dict[str, memcheck.Report]:
     with ThreadPoolExecutor(max_workers=2) as pool:
         reports = pool.map(lambda s: memcheck.check(s, memcheck.MEMCHECK_DIR), chosen(full))
     return {r.subject.name: r for r in reports}
+
+
+# Every test here reads the one set of reports: one pytest-xdist worker runs them all (the
+# other one would wait for it), first since it takes long.
+pytestmark = [pytest.mark.xdist_group("memcheck"), pytest.mark.heavy]
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from submission import prepare
 from support import SUBMISSIONS, settings_for
 
 
+@pytest.mark.heavy
 @pytest.mark.parametrize("tracer", ["strace", "ltrace"])
 def test_independent_implementation_scores_100(grade_all, tracer: str) -> None:
     results = grade_all(SUBMISSIONS / "independent", tracer)
