@@ -28,6 +28,7 @@ import pytest
 
 import catalogue
 import rules
+from cached import once_per_run
 from report import TOTAL_POINTS
 from support import BROKEN, ROOT, build_patched
 
@@ -102,8 +103,10 @@ def test_header_only_bugs_cost_nothing_in_the_default_profile() -> None:
 
 @pytest.fixture(scope="session")
 def reference_results(grade_all) -> dict:
-    """The kit's own library graded the same way: a program that fails there proves nothing."""
-    return grade_all(ROOT / "src" / "libosmem.so", tracer="strace")
+    """The kit's own library graded the same way: a program that fails there proves nothing.
+    Graded once per run, for every pytest-xdist worker."""
+    return once_per_run("broken-reference",
+                        lambda: grade_all(ROOT / "src" / "libosmem.so", tracer="strace"))
 
 
 def _build(patch: Path, workdir: Path) -> Path:

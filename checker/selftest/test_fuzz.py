@@ -118,7 +118,9 @@ def test_reference_is_clean(reference: Implementation, tmp_path: Path, full: boo
     assert list(tmp_path.iterdir()) == []
 
 
+# The tests on the broken allocators run on one pytest-xdist worker, which builds them once.
 @pytest.mark.heavy
+@pytest.mark.xdist_group("fuzz-broken")
 @pytest.mark.sample(1)
 @pytest.mark.parametrize("name", sorted(KNOWN))
 def test_fuzz_catches_broken_allocator(name: str, broken_libs: dict[str, str],
@@ -135,6 +137,8 @@ def test_fuzz_catches_broken_allocator(name: str, broken_libs: dict[str, str],
         (False, report.outcome.divergence, report.outcome.summary)
 
 
+@pytest.mark.heavy
+@pytest.mark.xdist_group("fuzz-broken")
 @pytest.mark.parametrize("name", sorted(KNOWN))
 def test_known_minimal_script_replays(name: str, broken_libs: dict[str, str],
                                       reference: Implementation, tmp_path: Path) -> None:
