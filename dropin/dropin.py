@@ -4,16 +4,25 @@ and compare each with the same program on glibc's malloc.
 Each program is a few steps (command lines) run in a fresh copy of its inputs, once with the
 drop-in and once without. What is compared: each step's stdout and exit status, and the files a
 workload declares as its products (gcc's objects and library). Per program, one line: identical
-or what went wrong (crashed: SIGSEGV in python3, timed out after N s, different output at line
-K, failed: a step's exit status), and the wall and CPU times as ratios to glibc's.
+or what went wrong (crashed: SIGSEGV in python3 after 0.4 s, timed out after N s, flooded its
+output, different output at line K, failed: a step's exit status), and the wall and CPU times as
+ratios to glibc's.
 
 The os_* library comes from OSMEM (a libosmem.so or a source directory), turned into a library
 by checker/submission.py's prepare(), exactly as `make check` does. A copy of the drop-in is
 staged next to it: its $ORIGIN rpath makes the loader link that libosmem.so.
 
-Every program runs in its own session with a deadline shared by its steps: on a timeout the
-whole process group is killed, so no library can hang the run. A program that crashes or times
-out with the drop-in is not run on glibc (there is nothing to compare).
+Every step runs in the checker's sandbox (checker/sandbox.py: bwrap as an unprivileged user,
+the kit's launcher setting limits and its seccomp filter), the glibc runs and the kit's own
+library included, so that both sides of a comparison run the same way. The sandbox sees /usr,
+/bin, /lib, /proc, /dev, a private /tmp, the staged libraries read-only and the program's own
+work directory (its inputs, writable); the checkout and the other programs' directories are not
+visible. A step's CPU time is reported by a shell inside the sandbox (`times`), since bwrap does
+not pass its children's resource usage on.
+
+Each program has a deadline shared by its steps: on a timeout bwrap's process group is killed,
+and the sandbox's pid namespace with it, so no library can hang the run. A program that
+crashes or times out with the drop-in is not run on glibc (there is nothing to compare).
 """
 
 from __future__ import annotations
@@ -21,7 +30,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
-import resource
+import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -36,15 +46,22 @@ DROPIN_DIR = Path(__file__).resolve().parent
 ROOT = DROPIN_DIR.parent
 sys.path.insert(0, str(ROOT / "checker"))
 
-from run import end_group  # noqa: E402  (the checker's modules are found above)
-from submission import prepare  # noqa: E402
+import sandbox  # noqa: E402  (the checker's modules are found above)
+from run import end_group  # noqa: E402
+from submission import _as_sandbox_user, prepare  # noqa: E402
 
 WRAPPER = ROOT / "build" / "dropin" / "libosmem_malloc.so"
 WORKLOADS = DROPIN_DIR / "workloads"
-OUTPUT_LIMIT = 64 * 1024 * 1024   # RLIMIT_FSIZE: a flood of output ends the step (SIGXFSZ)
 # RLIMIT_AS per process: an os_* library that never gives memory back fails its allocations
 # (the program then exits with an error) before the machine runs out of memory.
 ADDRESS_SPACE_LIMIT = 8 << 30
+PROCESSES = 64                    # per sandbox user: git and gcc start a few each
+FILE_SIZE_LIMIT = sandbox.Limits(0).file_size   # a flood of output ends the step (SIGXFSZ)
+# Inside the sandbox, a shell runs the step (with the drop-in preloaded, for the drop-in's run)
+# then reports the CPU time of what it waited for on stderr, after this line.
+CPU_MARK = "osmem-dropin: cpu"
+CPU_REPORT = f'"$@"; status=$?; echo "{CPU_MARK}" >&2; times >&2; exit $status'
+TIMES_LINE = re.compile(r"(\d+)m([\d.]+)s (\d+)m([\d.]+)s")
 STDERR_SHOWN = 200                # characters of a failing step's last stderr line in a verdict
 # The kit itself, as copied for git to commit and gcc to compile (no build products).
 KIT_PARTS = ("Makefile", "README.md", "src", "utils", "tests", "checker", "dropin")
@@ -73,14 +90,28 @@ class Workload:
 class Outcome:
     transcript: list[str]   # per step: the command, its stdout, its exit status; then products
     seconds: float          # wall time of the steps
-    cpu_seconds: float      # user + system time of the steps and the processes they waited for
+    cpu_seconds: float | None  # user + system time of the steps and what they waited for
     failed_step: Step | None = None
     returncode: int | None = 0   # of the failed step; None: the deadline passed
     stderr_tail: str = ""
 
     @property
-    def crashed(self) -> bool:
-        return self.returncode is not None and self.returncode < 0
+    def signal(self) -> int | None:
+        """The signal that killed the failed step: bwrap and the shell both exit with 128 + its
+        number (so a step that exits 139 by itself reads as SIGSEGV, as in a shell)."""
+        if self.returncode is None or self.returncode <= 128:
+            return None
+        number = self.returncode - 128
+        return number if number in signal.valid_signals() else None
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """What every step's sandbox sees besides the system and its work directory."""
+
+    launcher: Path                 # a copy of the kit's launcher the sandbox's user can read
+    read_only: tuple[Path, ...]    # the staged os_* library and drop-in
+    limits: sandbox.Limits
 
 
 def copy_kit(work: Path) -> None:
@@ -135,85 +166,100 @@ WORKLOAD_LIST = (
 WORKLOADS_BY_NAME = {w.name: w for w in WORKLOAD_LIST}
 
 
-def environment(home: Path, preload: Path | None) -> dict[str, str]:
-    """The same environment for both runs but LD_PRELOAD: fixed identity and dates for git."""
+def environment(home: Path) -> dict[str, str]:
+    """The same environment for both runs (LD_PRELOAD is the step's shell's): fixed identity
+    and dates for git."""
     env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C", "TZ": "UTC", "HOME": str(home),
            "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "GIT_CONFIG_NOSYSTEM": "1",
            "GIT_AUTHOR_NAME": "osmem", "GIT_AUTHOR_EMAIL": "osmem@example.org",
            "GIT_COMMITTER_NAME": "osmem", "GIT_COMMITTER_EMAIL": "osmem@example.org",
            "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z"}
-    if preload:
-        env["LD_PRELOAD"] = str(preload)
     return env
 
 
-def _limit_child() -> None:
-    resource.setrlimit(resource.RLIMIT_FSIZE, (OUTPUT_LIMIT, OUTPUT_LIMIT))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE_LIMIT, ADDRESS_SPACE_LIMIT))
+def step_command(step: Step, work: Path, env: dict[str, str], preload: Path | None,
+                 confinement: Confinement) -> list[str]:
+    """bwrap (unless SANDBOX=0), the launcher, and a shell that runs the step and reports its
+    CPU time; LD_PRELOAD is set for the step alone, not for that shell."""
+    script = CPU_REPORT if preload is None else \
+        f"LD_PRELOAD={shlex.quote(str(preload))} {CPU_REPORT}"
+    launch = sandbox.launcher_command(str(confinement.launcher), confinement.limits,
+                                      ["/bin/sh", "-c", script, "sh", *step.argv])
+    if not sandbox.enabled():
+        return launch
+    return sandbox.bwrap_command({str(p): p for p in confinement.read_only},
+                                 {str(work): work}, env, str(work), tools=True) + launch
 
 
-def run_step(step: Step, work: Path, env: dict[str, str],
-             timeout: float) -> tuple[int | None, bytes, str]:
-    """Runs one step in its own session; (exit status or None on timeout, stdout, stderr)."""
+def cpu_report(stderr: str) -> tuple[str, float | None]:
+    """(the step's own stderr, its CPU seconds from the shell's `times`, None if missing)."""
+    head, mark, report = stderr.rpartition(CPU_MARK + "\n")
+    times = report.splitlines()
+    found = TIMES_LINE.fullmatch(times[1]) if mark and len(times) == 2 else None
+    if found is None:
+        return stderr, None
+    minutes_user, user, minutes_system, system = found.groups()
+    return head, 60 * (int(minutes_user) + int(minutes_system)) + float(user) + float(system)
+
+
+def run_step(step: Step, work: Path, outputs: Path, env: dict[str, str], preload: Path | None,
+             confinement: Confinement, timeout: float) -> tuple[int | None, bytes, str, float | None]:
+    """Runs one step in the sandbox, in its own session: (exit status or None on timeout,
+    stdout, stderr, CPU seconds). Its output goes to files outside the sandbox's view, each
+    bounded by the launcher's file size limit."""
     stdin = work / step.stdin if step.stdin else Path(os.devnull)
-    with open(work / ".stdout", "w+b") as out, open(work / ".stderr", "w+b") as err, \
+    with open(outputs / "stdout", "w+b") as out, open(outputs / "stderr", "w+b") as err, \
             open(stdin, "rb") as source:
         try:
-            process = subprocess.Popen(step.argv, cwd=work, env=env, stdin=source, stdout=out,
-                                       stderr=err, start_new_session=True,
-                                       preexec_fn=_limit_child)
-        except FileNotFoundError:
-            return 127, b"", f"{step.argv[0]}: not installed (make dropin-deps installs it)"
+            process = subprocess.Popen(step_command(step, work, env, preload, confinement),
+                                       cwd=work, env=env, stdin=source, stdout=out, stderr=err,
+                                       start_new_session=True, **_as_sandbox_user())
+        except FileNotFoundError as error:
+            return 127, b"", f"{error.filename}: not installed (make dropin-deps installs it)", None
         try:
             returncode: int | None = process.wait(timeout=max(timeout, 0.01))
         except subprocess.TimeoutExpired:
             returncode = None
         finally:
-            end_group(process)                            # and whatever it forked
+            end_group(process)                   # bwrap, and with it the sandbox's processes
         out.seek(0)
         err.seek(0)
-        return returncode, out.read(), err.read().decode("utf-8", "replace")
-
-
-def children_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+        stderr, cpu_seconds = cpu_report(err.read().decode("utf-8", "replace"))
+        return returncode, out.read(), stderr, cpu_seconds
 
 
 def run_workload(workload: Workload, work: Path, preload: Path | None,
-                 timeout: float) -> Outcome:
+                 confinement: Confinement, timeout: float) -> Outcome:
     """Runs the steps in order until one fails. CPU time is reported besides wall time because
     it hardly depends on what else the (shared) machine is doing."""
     work.mkdir(parents=True)
     (work / "home").mkdir()
     workload.setup(work)
-    env = environment(work / "home", preload)
+    sandbox.hand_over(work)
+    outputs = work.with_name(work.name + "-output")   # out of the sandbox's view
+    outputs.mkdir()
+    env = environment(work / "home")
     transcript: list[str] = []
-    start, cpu_start = time.monotonic(), children_cpu_seconds()
+    start = time.monotonic()
+    cpu_seconds: float | None = 0.0
     for step in workload.steps(work):
-        returncode, stdout, stderr = run_step(step, work, env,
-                                              start + timeout - time.monotonic())
+        returncode, stdout, stderr, cpu = run_step(step, work, outputs, env, preload, confinement,
+                                                   start + timeout - time.monotonic())
+        cpu_seconds = None if cpu is None or cpu_seconds is None else cpu_seconds + cpu
         transcript.append(f"$ {step}")
         transcript.extend(stdout.decode("utf-8", "replace").splitlines())
         transcript.append(f"exit {returncode}")
         if returncode != 0:
             tail = (stderr.strip().splitlines() or [""])[-1][:STDERR_SHOWN]
-            return Outcome(transcript, time.monotonic() - start,
-                           children_cpu_seconds() - cpu_start, step, returncode, tail)
-    seconds, cpu_seconds = time.monotonic() - start, children_cpu_seconds() - cpu_start
+            return Outcome(transcript, time.monotonic() - start, cpu_seconds, step, returncode,
+                           tail)
+    seconds = time.monotonic() - start
     for pattern in workload.products:
         for product in sorted(work.glob(pattern)):
-            digest = hashlib.sha256(product.read_bytes()).hexdigest()
+            with open(product, "rb") as stream:
+                digest = hashlib.sha256(stream.read(FILE_SIZE_LIMIT)).hexdigest()
             transcript.append(f"{product.name} sha256 {digest}")
     return Outcome(transcript, seconds, cpu_seconds)
-
-
-def signal_name(returncode: int) -> str:
-    try:
-        return signal.Signals(-returncode).name
-    except ValueError:
-        return f"signal {-returncode}"
 
 
 def failure(outcome: Outcome, timeout: float) -> str:
@@ -222,11 +268,19 @@ def failure(outcome: Outcome, timeout: float) -> str:
     if step is None:
         return ""
     tail = f": {outcome.stderr_tail}" if outcome.stderr_tail else ""
+    after = f"after {outcome.seconds:.1f} s"
     if outcome.returncode is None:
         return f"timed out after {timeout:g} s (in `{step}`)"
-    if outcome.crashed:
+    if outcome.signal == signal.SIGXFSZ:
+        return (f"flooded its output: more than {FILE_SIZE_LIMIT >> 20} MiB, killed {after} "
+                f"(in `{step}`)")
+    if outcome.signal == signal.SIGXCPU:
+        return (f"used its {limits_for(timeout).cpu_seconds} s of CPU time, killed {after} "
+                f"(in `{step}`)")
+    if outcome.signal is not None:
         program = Path(step.argv[0]).name
-        return f"crashed: {signal_name(outcome.returncode)} in {program} (`{step}`){tail}"
+        return (f"crashed: {signal.Signals(outcome.signal).name} in {program} {after} "
+                f"(`{step}`){tail}")
     return f"failed: `{step}` exited {outcome.returncode}{tail}"
 
 
@@ -242,19 +296,30 @@ def ratio_to(seconds: float, glibc_seconds: float) -> str:
     return f"{seconds / max(glibc_seconds, 1e-3):.1f}x"
 
 
-def verdict(workload: Workload, scratch: Path, preload: Path,
+def cpu_ratio(dropin: float | None, glibc: float | None) -> str:
+    if dropin is None or glibc is None:
+        return "cpu not reported"
+    return f"cpu {ratio_to(dropin, glibc)} ({dropin:.2f} s vs {glibc:.2f} s)"
+
+
+def limits_for(timeout: float) -> sandbox.Limits:
+    """Per process: CPU a little above the program's deadline (the deadline reports first)."""
+    return sandbox.Limits.for_timeout(timeout, address_space=ADDRESS_SPACE_LIMIT,
+                                      processes=PROCESSES)
+
+
+def verdict(workload: Workload, scratch: Path, preload: Path, confinement: Confinement,
             timeout: float) -> tuple[bool, str]:
     """(identical, one line): the drop-in first; glibc only when there is something to compare."""
-    dropin = run_workload(workload, scratch / "dropin", preload, timeout)
-    if dropin.returncode is None or dropin.crashed:
+    dropin = run_workload(workload, scratch / "dropin", preload, confinement, timeout)
+    if dropin.returncode is None or dropin.signal is not None:
         return False, failure(dropin, timeout)
-    glibc = run_workload(workload, scratch / "glibc", None, timeout)
+    glibc = run_workload(workload, scratch / "glibc", None, confinement, timeout)
     if glibc.failed_step is not None:
         return False, f"cannot compare: on glibc it {failure(glibc, timeout)}"
     ratio = f"time {ratio_to(dropin.seconds, glibc.seconds)} glibc's " \
-            f"({dropin.seconds:.2f} s vs {glibc.seconds:.2f} s), cpu " \
-            f"{ratio_to(dropin.cpu_seconds, glibc.cpu_seconds)} " \
-            f"({dropin.cpu_seconds:.2f} s vs {glibc.cpu_seconds:.2f} s)"
+            f"({dropin.seconds:.2f} s vs {glibc.seconds:.2f} s), " \
+            f"{cpu_ratio(dropin.cpu_seconds, glibc.cpu_seconds)}"
     if dropin.failed_step is not None:
         return False, f"{failure(dropin, timeout)}; {ratio}"
     if dropin.transcript != glibc.transcript:
@@ -272,6 +337,16 @@ def stage(osmem: Path, wrapper: Path, workdir: Path) -> tuple[Path | None, str]:
     staged = Path(implementation.lib_dir) / wrapper.name
     shutil.copyfile(wrapper, staged)
     return staged, ""
+
+
+def confine(scratch: Path, preload: Path, timeout: float) -> Confinement:
+    """The sandbox's view of the staged libraries and its own copy of the launcher, in
+    `scratch`, which the sandbox's user may cross but not list."""
+    scratch.chmod(0o711)
+    launcher = scratch / "launcher"
+    shutil.copyfile(sandbox.LAUNCHER, launcher)
+    launcher.chmod(0o755)
+    return Confinement(launcher, (launcher, preload.parent), limits_for(timeout))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -298,15 +373,17 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="osmem-dropin-") as tmp:
         scratch = Path(tmp)
         preload, problem = stage(args.osmem, args.wrapper, scratch)
+        where = "in the sandbox" if sandbox.enabled() else "WITHOUT the sandbox (SANDBOX=0)"
         print(f"osmem drop-in: {args.osmem} under libosmem_malloc.so, compared with glibc "
-              f"(timeout {args.timeout:g} s per program)", flush=True)
+              f"(timeout {args.timeout:g} s per program, every run {where})", flush=True)
         if preload is None:
             print(f"cannot run: {problem}")
             return 1
+        confinement = confine(scratch, preload, args.timeout)
         identical = 0
         for name in names:
             workload = WORKLOADS_BY_NAME[name]
-            same, line = verdict(workload, scratch / name, preload, args.timeout)
+            same, line = verdict(workload, scratch / name, preload, confinement, args.timeout)
             identical += same
             print(f"{name:8} {line}", flush=True)
         print(f"{identical}/{len(names)} programs identical under the drop-in")
