@@ -97,12 +97,8 @@ class Outcome:
 
     @property
     def signal(self) -> int | None:
-        """The signal that killed the failed step: bwrap and the shell both exit with 128 + its
-        number (so a step that exits 139 by itself reads as SIGSEGV, as in a shell)."""
-        if self.returncode is None or self.returncode <= 128:
-            return None
-        number = self.returncode - 128
-        return number if number in signal.valid_signals() else None
+        """The signal that killed the failed step."""
+        return signal_of(self.returncode)
 
 
 @dataclass(frozen=True)
@@ -191,13 +187,30 @@ def step_command(step: Step, work: Path, env: dict[str, str], preload: Path | No
                                  {str(work): work}, env, str(work), tools=True) + launch
 
 
-def cpu_report(stderr: str) -> tuple[str, float | None]:
-    """(the step's own stderr, its CPU seconds from the shell's `times`, None if missing)."""
+def signal_of(returncode: int | None) -> int | None:
+    """The signal a status reports: bwrap and the shell both exit with 128 + its number (so a
+    step that exits 139 by itself reads as SIGSEGV, as in a shell)."""
+    if returncode is None or returncode <= 128:
+        return None
+    number = returncode - 128
+    return number if number in signal.valid_signals() else None
+
+
+def shell_report(stderr: str, returncode: int | None) -> tuple[str, float | None]:
+    """(the step's own stderr, its CPU seconds from the shell's `times`, None if missing).
+    The shell's own line on a step it saw killed ("Segmentation fault") is not the step's."""
     head, mark, report = stderr.rpartition(CPU_MARK + "\n")
     times = report.splitlines()
     found = TIMES_LINE.fullmatch(times[1]) if mark and len(times) == 2 else None
     if found is None:
         return stderr, None
+    number = signal_of(returncode)
+    if number is not None:
+        shell_said = signal.strsignal(number) or ""
+        for said in (shell_said + " (core dumped)\n", shell_said + "\n"):
+            if head.endswith(said) and head[:-len(said)][-1:] in ("", "\n"):
+                head = head[:-len(said)]
+                break
     minutes_user, user, minutes_system, system = found.groups()
     return head, 60 * (int(minutes_user) + int(minutes_system)) + float(user) + float(system)
 
@@ -224,7 +237,8 @@ def run_step(step: Step, work: Path, outputs: Path, env: dict[str, str], preload
             end_group(process)                   # bwrap, and with it the sandbox's processes
         out.seek(0)
         err.seek(0)
-        stderr, cpu_seconds = cpu_report(err.read().decode("utf-8", "replace"))
+        stderr, cpu_seconds = shell_report(err.read().decode("utf-8", "replace"),
+                                           returncode)
         return returncode, out.read(), stderr, cpu_seconds
 
 

@@ -5,25 +5,32 @@
   function, overflow (NULL + ENOMEM, the old block intact), realloc(NULL, n), free(NULL),
   invalid alignments (EINVAL), malloc_usable_size, threads allocating concurrently, fork while
   threads allocate; and pointers it never handed out abort the process with glibc's message.
-* dropin/dropin.py, the runner of `make dropin`: an os_* library that crashes, hangs or calls
-  malloc from inside os_* gets one line saying so, within the timeout; a library lacking an os_*
-  function is refused before anything runs; a correct independent implementation, handed in as
-  a source directory, runs sqlite3 with output identical to glibc's.
+* dropin/dropin.py, the runner of `make dropin`: an os_* library (checker/selftest/dropin/)
+  that crashes, hangs, floods its output or calls malloc from inside os_* gets one line saying
+  so, within the timeout; a library lacking an os_* function is refused before anything runs;
+  a library that writes into the checkout by its path and leaves a process behind changes
+  nothing and leaves nothing, the program running in the sandbox; a correct independent
+  implementation, handed in as a source directory, runs sqlite3 with output identical to
+  glibc's.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from cached import once_per_run
 from support import ROOT, SUBMISSIONS
+from test_hostile import tree_digest
 
 BUILD = ROOT / "build" / "dropin"
 DROPIN = BUILD / "libosmem_malloc.so"
@@ -124,29 +131,16 @@ def test_invalid_pointer_aborts(case: str, message: str) -> None:
     assert (done.returncode, done.stdout, done.stderr) == (-signal.SIGABRT, "", message + "\n")
 
 
-# os_* libraries that break in one way each; the other functions are plain wrappers that are
-# never reached (python's first malloc breaks).
-BROKEN_MALLOC = {
-    "segfault": "*(volatile int *)0 = 1; return 0;",
-    "hang": "for (;;) pause();",
-    "reentrant": "return malloc(size);",
-}
+BROKEN = ROOT / "checker" / "selftest" / "dropin"
+AFTER = r"after \d+\.\d s"   # how long the program ran: the one part of a verdict not exact
 
 
-def build_os_library(tmp_path: Path, malloc_body: str, functions: tuple[str, ...] = (
-        "os_malloc", "os_calloc", "os_realloc", "os_free")) -> Path:
-    bodies = {
-        "os_malloc": f"void *os_malloc(size_t size) {{ {malloc_body} }}",
-        "os_calloc": "void *os_calloc(size_t n, size_t size) { return calloc(n, size); }",
-        "os_realloc": "void *os_realloc(void *p, size_t size) { return realloc(p, size); }",
-        "os_free": "void os_free(void *p) { free(p); }",
-    }
-    source = tmp_path / "broken.c"
-    source.write_text("#include <stdlib.h>\n#include <unistd.h>\n"
-                      + "\n".join(bodies[name] for name in functions) + "\n")
+def build_os_library(tmp_path: Path, source: str, *defines: str) -> Path:
+    """checker/selftest/dropin/<source>, built in `tmp_path` as its libosmem.so."""
     library = tmp_path / "libosmem.so"
-    subprocess.run(["gcc", "-O1", "-fPIC", "-shared", "-o", str(library), str(source)],
-                   check=True, capture_output=True, text=True)
+    subprocess.run(["gcc", "-Wall", "-Wextra", "-Werror", "-O1", "-fPIC", "-shared",
+                    *(f"-D{define}" for define in defines), "-o", str(library),
+                    str(BROKEN / source)], check=True, capture_output=True, text=True)
     return library
 
 
@@ -157,24 +151,67 @@ def run_dropin(osmem: Path, programs: str, timeout: float) -> subprocess.Complet
 
 
 @pytest.mark.parametrize("kind, verdict", [
-    ("segfault", f"crashed: SIGSEGV in python3 ({PYTHON_STEP})"),
-    ("hang", f"timed out after 3 s (in {PYTHON_STEP})"),
-    ("reentrant", f"crashed: SIGABRT in python3 ({PYTHON_STEP}): libosmem_malloc: the os_* "
-                  "library called malloc/free from inside an os_* call"),
+    ("segfault", rf"crashed: SIGSEGV in python3 {AFTER} \({re.escape(PYTHON_STEP)}\)"),
+    ("hang", re.escape(f"timed out after 3 s (in {PYTHON_STEP})")),
+    ("reentrant", rf"crashed: SIGABRT in python3 {AFTER} \({re.escape(PYTHON_STEP)}\): "
+                  r"libosmem_malloc: the os_\* library called malloc/free from inside an os_\* "
+                  r"call"),
+    ("flood", rf"flooded its output: more than 64 MiB, killed {AFTER} "
+              rf"\(in {re.escape(PYTHON_STEP)}\)"),
 ])
 def test_broken_library_gets_a_one_line_verdict(tmp_path: Path, kind: str, verdict: str) -> None:
-    library = build_os_library(tmp_path, BROKEN_MALLOC[kind])
+    library = build_os_library(tmp_path, "broken.c", f"BREAK_{kind}")
     done = run_dropin(library, "python", timeout=3)
     assert done.returncode == 1
-    assert done.stdout.splitlines()[1:] == [
-        f"python   {verdict}", "0/1 programs identical under the drop-in"]
+    header, line, summary = done.stdout.splitlines()
+    assert header.endswith("(timeout 3 s per program, every run in the sandbox)")
+    assert re.fullmatch(f"python   {verdict}", line), line
+    assert summary == "0/1 programs identical under the drop-in"
 
 
 def test_library_lacking_a_function_is_refused(tmp_path: Path) -> None:
-    library = build_os_library(tmp_path, "return 0;", ("os_malloc", "os_realloc", "os_free"))
+    library = build_os_library(tmp_path, "broken.c", "BREAK_no_calloc")
     done = run_dropin(library, "python", timeout=3)
     assert (done.returncode, done.stdout.splitlines()[1:]) == (
         1, ["cannot run: library lacks os_calloc"])
+
+
+def lingering(name: str) -> list[int]:
+    """Processes named `name`, waited for up to a few seconds to disappear (a pid namespace's
+    last processes are reaped just after bwrap returns)."""
+    for _ in range(50):
+        found = []
+        for comm in Path("/proc").glob("[0-9]*/comm"):
+            try:
+                if comm.read_text().strip() == name:
+                    found.append(int(comm.parent.name))
+            except OSError:
+                pass
+        if not found:
+            return []
+        time.sleep(0.1)
+    return found
+
+
+def test_library_cannot_touch_the_checkout_nor_leave_a_process(tmp_path: Path) -> None:
+    """tamper.c's constructor writes into the checkout by its path and leaves a child in a
+    session of its own; under make dropin, in the sandbox, neither happens."""
+    library = build_os_library(tmp_path, "tamper.c", f'CHECKOUT="{ROOT}"')
+    before = tree_digest([])
+    done = subprocess.run(["make", "-s", "dropin", f"OSMEM={library}", "TEST=python",
+                           "DROPIN_TIMEOUT=10"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    left = lingering("dropin-linger")
+    for pid in left:                     # the test's own processes, if the sandbox failed
+        os.kill(pid, signal.SIGKILL)
+    assert tree_digest([]) == before, "the library changed the checkout"
+    assert not (ROOT / "tampered-beside-the-Makefile").exists()
+    assert left == [], "a process of the library outlived its run"
+    assert done.returncode == 2, done.stdout + done.stderr     # make: the runner exited 1
+    assert re.fullmatch(rf"python   crashed: SIGABRT in python3 {AFTER} "
+                        rf"\({re.escape(PYTHON_STEP)}\): "
+                        r"tamper: 0 of 2 writes into the checkout succeeded",
+                        done.stdout.splitlines()[1]), done.stdout
 
 
 def test_independent_source_dir_runs_sqlite_identically(tmp_path: Path) -> None:
