@@ -34,6 +34,7 @@ import re
 import shlex
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -47,6 +48,7 @@ ROOT = DROPIN_DIR.parent
 sys.path.insert(0, str(ROOT / "checker"))
 
 import sandbox  # noqa: E402  (the checker's modules are found above)
+from report import printable  # noqa: E402
 from run import end_group  # noqa: E402
 from submission import _as_sandbox_user, prepare  # noqa: E402
 
@@ -215,12 +217,27 @@ def shell_report(stderr: str, returncode: int | None) -> tuple[str, float | None
     return head, 60 * (int(minutes_user) + int(minutes_system)) + float(user) + float(system)
 
 
+def read_regular(path: Path, limit: int) -> bytes | None:
+    """At most `limit` bytes of `path` if it is a regular file, else None. The work directory
+    is the sandbox's to change: what a program left there may be a link out of it or a FIFO,
+    which the runner, outside the sandbox, must neither follow nor wait on."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as stream:
+        return stream.read(limit) if stat.S_ISREG(os.fstat(fd).st_mode) else None
+
+
 def run_step(step: Step, work: Path, outputs: Path, env: dict[str, str], preload: Path | None,
-             confinement: Confinement, timeout: float) -> tuple[int | None, bytes, str, float | None]:
+             confinement: Confinement,
+             timeout: float) -> tuple[int | None, bytes, str, float | None]:
     """Runs one step in the sandbox, in its own session: (exit status or None on timeout,
     stdout, stderr, CPU seconds). Its output goes to files outside the sandbox's view, each
-    bounded by the launcher's file size limit."""
-    stdin = work / step.stdin if step.stdin else Path(os.devnull)
+    bounded by the launcher's file size limit; its stdin is a copy of the workload's file."""
+    stdin = outputs / "stdin"
+    fed = read_regular(work / step.stdin, FILE_SIZE_LIMIT) if step.stdin else None
+    stdin.write_bytes(fed or b"")
     with open(outputs / "stdout", "w+b") as out, open(outputs / "stderr", "w+b") as err, \
             open(stdin, "rb") as source:
         try:
@@ -228,7 +245,7 @@ def run_step(step: Step, work: Path, outputs: Path, env: dict[str, str], preload
                                        cwd=work, env=env, stdin=source, stdout=out, stderr=err,
                                        start_new_session=True, **_as_sandbox_user())
         except FileNotFoundError as error:
-            return 127, b"", f"{error.filename}: not installed (make dropin-deps installs it)", None
+            return 127, b"", f"{error.filename}: not installed (make dropin installs it)", None
         try:
             returncode: int | None = process.wait(timeout=max(timeout, 0.01))
         except subprocess.TimeoutExpired:
@@ -264,15 +281,16 @@ def run_workload(workload: Workload, work: Path, preload: Path | None,
         transcript.extend(stdout.decode("utf-8", "replace").splitlines())
         transcript.append(f"exit {returncode}")
         if returncode != 0:
-            tail = (stderr.strip().splitlines() or [""])[-1][:STDERR_SHOWN]
+            tail = printable((stderr.strip().splitlines() or [""])[-1][:STDERR_SHOWN])
             return Outcome(transcript, time.monotonic() - start, cpu_seconds, step, returncode,
                            tail)
     seconds = time.monotonic() - start
     for pattern in workload.products:
         for product in sorted(work.glob(pattern)):
-            with open(product, "rb") as stream:
-                digest = hashlib.sha256(stream.read(FILE_SIZE_LIMIT)).hexdigest()
-            transcript.append(f"{product.name} sha256 {digest}")
+            content = read_regular(product, FILE_SIZE_LIMIT)
+            digest = "not a regular file" if content is None else \
+                f"sha256 {hashlib.sha256(content).hexdigest()}"
+            transcript.append(f"{printable(product.name)} {digest}")
     return Outcome(transcript, seconds, cpu_seconds)
 
 
@@ -337,7 +355,8 @@ def verdict(workload: Workload, scratch: Path, preload: Path, confinement: Confi
     if dropin.failed_step is not None:
         return False, f"{failure(dropin, timeout)}; {ratio}"
     if dropin.transcript != glibc.transcript:
-        return False, f"different output at {first_difference(glibc.transcript, dropin.transcript)}; {ratio}"
+        where = first_difference(glibc.transcript, dropin.transcript)
+        return False, f"different output at {where}; {ratio}"
     return True, f"identical; {ratio}"
 
 
