@@ -266,7 +266,8 @@ def run_workload(workload: Workload, work: Path, preload: Path | None,
     work.mkdir(parents=True)
     (work / "home").mkdir()
     workload.setup(work)
-    sandbox.hand_over(work)
+    if sandbox.enabled():
+        sandbox.hand_over(work)         # the sandbox's user writes there (git wants it its own)
     outputs = work.with_name(work.name + "-output")   # out of the sandbox's view
     outputs.mkdir()
     env = environment(work / "home")

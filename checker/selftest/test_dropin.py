@@ -158,7 +158,7 @@ def run_dropin(osmem: Path, programs: str, timeout: float) -> subprocess.Complet
                   r"call"),
     ("flood", rf"flooded its output: more than 64 MiB, killed {AFTER} "
               rf"\(in {re.escape(PYTHON_STEP)}\)"),
-])
+], ids=["segfault", "hang", "reentrant", "flood"])
 def test_broken_library_gets_a_one_line_verdict(tmp_path: Path, kind: str, verdict: str) -> None:
     library = build_os_library(tmp_path, "broken.c", f"BREAK_{kind}")
     done = run_dropin(library, "python", timeout=3)
