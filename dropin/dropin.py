@@ -401,8 +401,9 @@ def main(argv: list[str] | None = None) -> int:
     if unknown or not names:
         parser.error(f"unknown program {', '.join(unknown) or '(none)'}; "
                      f"choose among {', '.join(WORKLOADS_BY_NAME)}")
-    if not args.wrapper.is_file():
-        parser.error(f"{args.wrapper} does not exist: build it with make")
+    for built in (args.wrapper, sandbox.LAUNCHER):
+        if not built.is_file():
+            parser.error(f"{built} does not exist: build it with make")
 
     with tempfile.TemporaryDirectory(prefix="osmem-dropin-") as tmp:
         scratch = Path(tmp)
