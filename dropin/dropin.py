@@ -12,13 +12,15 @@ The os_* library comes from OSMEM (a libosmem.so or a source directory), turned 
 by checker/submission.py's prepare(), exactly as `make check` does. A copy of the drop-in is
 staged next to it: its $ORIGIN rpath makes the loader link that libosmem.so.
 
-Every step runs in the checker's sandbox (checker/sandbox.py: bwrap as an unprivileged user,
-the kit's launcher setting limits and its seccomp filter), the glibc runs and the kit's own
-library included, so that both sides of a comparison run the same way. The sandbox sees /usr,
-/bin, /lib, /proc, /dev, a private /tmp, the staged libraries read-only and the program's own
-work directory (its inputs, writable); the checkout and the other programs' directories are not
-visible. A step's CPU time is reported by a shell inside the sandbox (`times`), since bwrap does
-not pass its children's resource usage on.
+Every run of a program, the glibc runs and the kit's own library included (both sides of a
+comparison run the same way), is one sandbox (checker/sandbox.py: bwrap as an unprivileged
+user, the kit's launcher setting limits and its seccomp filter). It sees /usr, /bin, /lib,
+/proc, /dev, the staged libraries and the program's inputs read-only, and a private /tmp of
+bounded size, where a shell, the driver, copies the inputs and runs the steps; the checkout
+and the runner's files are not visible, nothing of the host is writable, and only the driver's
+stdout and stderr (files bounded by the launcher's limit) come out. The driver also hashes the
+products and reports the steps' CPU time (`times`: bwrap does not pass its children's resource
+usage on).
 
 Each program has a deadline shared by its steps: on a timeout bwrap's process group is killed,
 and the sandbox's pid namespace with it, so no library can hang the run. A program that
@@ -29,12 +31,10 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import re
 import shlex
 import shutil
 import signal
-import stat
 import subprocess
 import sys
 import tempfile
@@ -59,10 +59,13 @@ WORKLOADS = DROPIN_DIR / "workloads"
 ADDRESS_SPACE_LIMIT = 8 << 30
 PROCESSES = 64                    # per sandbox user: git and gcc start a few each
 FILE_SIZE_LIMIT = sandbox.Limits(0).file_size   # a flood of output ends the step (SIGXFSZ)
-# Inside the sandbox, a shell runs the step (with the drop-in preloaded, for the drop-in's run)
-# then reports the CPU time of what it waited for on stderr, after this line.
+# Inside the sandbox a shell, the driver, copies the inputs into the work directory (a private
+# tmpfs) and runs the steps; on stderr it marks each step's start and, after the last step it
+# ran, reports the CPU time of what it waited for (`times`).
+SANDBOX_WORK = "/tmp/work"
+STEP_MARK = "osmem-dropin: step"
 CPU_MARK = "osmem-dropin: cpu"
-CPU_REPORT = f'"$@"; status=$?; echo "{CPU_MARK}" >&2; times >&2; exit $status'
+STEP_LINE = re.compile(rf"^{STEP_MARK} (\d+)\n", re.MULTILINE)
 TIMES_LINE = re.compile(r"(\d+)m([\d.]+)s (\d+)m([\d.]+)s")
 STDERR_SHOWN = 200                # characters of a failing step's last stderr line in a verdict
 # The kit itself, as copied for git to commit and gcc to compile (no build products).
@@ -79,12 +82,15 @@ class Step:
         return " ".join(self.argv)
 
 
+SETUP = Step(("cp", "-R", "inputs", "work"))   # what the driver does before the first step
+
+
 @dataclass(frozen=True)
 class Workload:
     name: str
     describe: str                                # for --help
-    setup: Callable[[Path], None]               # fills the empty work directory
-    steps: Callable[[Path], list[Step]]          # what to run in it, in order
+    setup: Callable[[Path], None]               # fills the empty inputs directory
+    steps: Callable[[Path], list[Step]]          # what to run on a copy of it, in order
     products: tuple[str, ...] = ()               # globs of files compared byte for byte
 
 
@@ -175,18 +181,43 @@ def environment(home: Path) -> dict[str, str]:
     return env
 
 
-def step_command(step: Step, work: Path, env: dict[str, str], preload: Path | None,
-                 confinement: Confinement) -> list[str]:
-    """bwrap (unless SANDBOX=0), the launcher, and a shell that runs the step and reports its
-    CPU time; LD_PRELOAD is set for the step alone, not for that shell."""
-    script = CPU_REPORT if preload is None else \
-        f"LD_PRELOAD={shlex.quote(str(preload))} {CPU_REPORT}"
+def driver_script(steps: list[Step], products: tuple[str, ...], preload: Path | None) -> str:
+    """The shell script that runs a workload inside the sandbox: `sh -c SCRIPT sh INPUTS WORK`.
+    Its stdout is the transcript: per step the command, its stdout and its exit status, then a
+    digest of each product that is a regular file. It stops at the first step that fails and
+    exits with its status (128 + the signal's number for a step killed). LD_PRELOAD is set for
+    the steps alone, not for the driver or what it runs itself (cp, sha256sum)."""
+    preload_for_step = "" if preload is None else f"LD_PRELOAD={shlex.quote(str(preload))} "
+    report = f'echo "{CPU_MARK}" >&2; times >&2'
+    lines = [f'echo "{STEP_MARK} 0" >&2',
+             'mkdir -p "$2" && cp -R "$1/." "$2" && cd "$2" || exit 125']
+    for number, step in enumerate(steps, start=1):
+        stdin = shlex.quote(step.stdin) if step.stdin else "/dev/null"
+        lines += [f'echo "{STEP_MARK} {number}" >&2',
+                  f"printf '%s\\n' {shlex.quote(f'$ {step}')}",
+                  f"{preload_for_step}{shlex.join(step.argv)} < {stdin}; status=$?",
+                  'echo "exit $status"',
+                  f'[ "$status" -eq 0 ] || {{ {report}; exit "$status"; }}']
+    lines.append(report)
+    for pattern in products:
+        lines.append(f'for f in {pattern}; do '
+                     'if [ -f "$f" ] && [ ! -L "$f" ]; then '
+                     'printf "%s sha256 %s\\n" "$f" "$(sha256sum < "$f" | cut -d " " -f 1)"; '
+                     'elif [ -e "$f" ] || [ -L "$f" ]; then '
+                     'printf "%s not a regular file\\n" "$f"; fi; done')
+    return "\n".join(lines) + "\n"
+
+
+def driver_command(script: str, inputs: Path, work: str,
+                   confinement: Confinement) -> list[str]:
+    """bwrap (unless SANDBOX=0), the launcher, and the driver."""
     launch = sandbox.launcher_command(str(confinement.launcher), confinement.limits,
-                                      ["/bin/sh", "-c", script, "sh", *step.argv])
+                                      ["/bin/sh", "-c", script, "sh", str(inputs), work])
     if not sandbox.enabled():
         return launch
-    return sandbox.bwrap_command({str(p): p for p in confinement.read_only},
-                                 {str(work): work}, env, str(work), tools=True) + launch
+    read_only = {str(path): path for path in (*confinement.read_only, inputs)}
+    return sandbox.bwrap_command(read_only, {}, environment(Path(work) / "home"), "/tmp",
+                                 tools=True) + launch
 
 
 def signal_of(returncode: int | None) -> int | None:
@@ -198,101 +229,74 @@ def signal_of(returncode: int | None) -> int | None:
     return number if number in signal.valid_signals() else None
 
 
-def shell_report(stderr: str, returncode: int | None) -> tuple[str, float | None]:
-    """(the step's own stderr, its CPU seconds from the shell's `times`, None if missing).
-    The shell's own line on a step it saw killed ("Segmentation fault") is not the step's."""
+def driver_report(stderr: str, returncode: int | None) -> tuple[int | None, str, float | None]:
+    """From the driver's stderr: (the number of the last step it started, 0 for its setup,
+    None if it said nothing; that step's own stderr; the CPU seconds of the steps, None if not
+    reported). The driver's line on a step it saw killed ("Segmentation fault") is not the
+    step's."""
+    cpu_seconds = None
     head, mark, report = stderr.rpartition(CPU_MARK + "\n")
     times = report.splitlines()
     found = TIMES_LINE.fullmatch(times[1]) if mark and len(times) == 2 else None
-    if found is None:
-        return stderr, None
+    if found is not None:
+        stderr = head
+        minutes_user, user, minutes_system, system = found.groups()
+        cpu_seconds = 60 * (int(minutes_user) + int(minutes_system)) + float(user) + float(system)
+    starts = list(STEP_LINE.finditer(stderr))
+    if not starts:
+        return None, stderr, cpu_seconds
+    own = stderr[starts[-1].end():]
     number = signal_of(returncode)
     if number is not None:
-        shell_said = signal.strsignal(number) or ""
-        for said in (shell_said + " (core dumped)\n", shell_said + "\n"):
-            if head.endswith(said) and head[:-len(said)][-1:] in ("", "\n"):
-                head = head[:-len(said)]
+        driver_said = signal.strsignal(number) or ""
+        for said in (driver_said + " (core dumped)\n", driver_said + "\n"):
+            if own.endswith(said) and own[:-len(said)][-1:] in ("", "\n"):
+                own = own[:-len(said)]
                 break
-    minutes_user, user, minutes_system, system = found.groups()
-    return head, 60 * (int(minutes_user) + int(minutes_system)) + float(user) + float(system)
+    return int(starts[-1][1]), own, cpu_seconds
 
 
-def read_regular(path: Path, limit: int) -> bytes | None:
-    """At most `limit` bytes of `path` if it is a regular file, else None. The work directory
-    is the sandbox's to change: what a program left there may be a link out of it or a FIFO,
-    which the runner, outside the sandbox, must neither follow nor wait on."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except OSError:
-        return None
-    with os.fdopen(fd, "rb") as stream:
-        return stream.read(limit) if stat.S_ISREG(os.fstat(fd).st_mode) else None
-
-
-def run_step(step: Step, work: Path, outputs: Path, env: dict[str, str], preload: Path | None,
-             confinement: Confinement,
-             timeout: float) -> tuple[int | None, bytes, str, float | None]:
-    """Runs one step in the sandbox, in its own session: (exit status or None on timeout,
-    stdout, stderr, CPU seconds). Its output goes to files outside the sandbox's view, each
-    bounded by the launcher's file size limit; its stdin is a copy of the workload's file."""
-    stdin = outputs / "stdin"
-    fed = read_regular(work / step.stdin, FILE_SIZE_LIMIT) if step.stdin else None
-    stdin.write_bytes(fed or b"")
-    with open(outputs / "stdout", "w+b") as out, open(outputs / "stderr", "w+b") as err, \
-            open(stdin, "rb") as source:
+def run_workload(workload: Workload, run_dir: Path, preload: Path | None,
+                 confinement: Confinement, timeout: float) -> Outcome:
+    """Runs the steps in order until one fails, in one sandbox. CPU time is reported besides
+    wall time because it hardly depends on what else the (shared) machine is doing."""
+    inputs = run_dir / "inputs"
+    (inputs / "home").mkdir(parents=True)
+    for directory in (run_dir.parent, run_dir):
+        directory.chmod(0o755)          # the sandbox's user reaches inputs/ through them
+    workload.setup(inputs)
+    sandbox.hand_over(inputs)           # and reads it, whatever the umask
+    steps = workload.steps(inputs)
+    # In the sandbox, the work directory is in its private /tmp: bounded, and gone with it.
+    work = SANDBOX_WORK if sandbox.enabled() else str(run_dir / "work")
+    command = driver_command(driver_script(steps, workload.products, preload), inputs, work,
+                             confinement)
+    with open(run_dir / "stdout", "w+b") as out, open(run_dir / "stderr", "w+b") as err:
+        start = time.monotonic()
         try:
-            process = subprocess.Popen(step_command(step, work, env, preload, confinement),
-                                       cwd=work, env=env, stdin=source, stdout=out, stderr=err,
+            process = subprocess.Popen(command, cwd=run_dir, env=environment(Path(work) / "home"),
+                                       stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                        start_new_session=True, **_as_sandbox_user())
         except FileNotFoundError as error:
-            return 127, b"", f"{error.filename}: not installed (make dropin installs it)", None
+            return Outcome([], 0.0, None, SETUP, 127,
+                           f"{error.filename}: not installed (make dropin installs it)")
         try:
-            returncode: int | None = process.wait(timeout=max(timeout, 0.01))
+            returncode: int | None = process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             returncode = None
         finally:
             end_group(process)                   # bwrap, and with it the sandbox's processes
+        seconds = time.monotonic() - start
         out.seek(0)
         err.seek(0)
-        stderr, cpu_seconds = shell_report(err.read().decode("utf-8", "replace"),
-                                           returncode)
-        return returncode, out.read(), stderr, cpu_seconds
-
-
-def run_workload(workload: Workload, work: Path, preload: Path | None,
-                 confinement: Confinement, timeout: float) -> Outcome:
-    """Runs the steps in order until one fails. CPU time is reported besides wall time because
-    it hardly depends on what else the (shared) machine is doing."""
-    work.mkdir(parents=True)
-    (work / "home").mkdir()
-    workload.setup(work)
-    if sandbox.enabled():
-        sandbox.hand_over(work)         # the sandbox's user writes there (git wants it its own)
-    outputs = work.with_name(work.name + "-output")   # out of the sandbox's view
-    outputs.mkdir()
-    env = environment(work / "home")
-    transcript: list[str] = []
-    start = time.monotonic()
-    cpu_seconds: float | None = 0.0
-    for step in workload.steps(work):
-        returncode, stdout, stderr, cpu = run_step(step, work, outputs, env, preload, confinement,
-                                                   start + timeout - time.monotonic())
-        cpu_seconds = None if cpu is None or cpu_seconds is None else cpu_seconds + cpu
-        transcript.append(f"$ {step}")
-        transcript.extend(stdout.decode("utf-8", "replace").splitlines())
-        transcript.append(f"exit {returncode}")
-        if returncode != 0:
-            tail = printable((stderr.strip().splitlines() or [""])[-1][:STDERR_SHOWN])
-            return Outcome(transcript, time.monotonic() - start, cpu_seconds, step, returncode,
-                           tail)
-    seconds = time.monotonic() - start
-    for pattern in workload.products:
-        for product in sorted(work.glob(pattern)):
-            content = read_regular(product, FILE_SIZE_LIMIT)
-            digest = "not a regular file" if content is None else \
-                f"sha256 {hashlib.sha256(content).hexdigest()}"
-            transcript.append(f"{printable(product.name)} {digest}")
-    return Outcome(transcript, seconds, cpu_seconds)
+        transcript = out.read().decode("utf-8", "replace").splitlines()
+        number, stderr, cpu_seconds = driver_report(err.read().decode("utf-8", "replace"),
+                                                    returncode)
+    if returncode == 0:
+        return Outcome(transcript, seconds, cpu_seconds)
+    failed = steps[number - 1] if number is not None and 1 <= number <= len(steps) else SETUP
+    tail = printable((stderr.strip().splitlines() or [""])[-1][:STDERR_SHOWN])
+    return Outcome(transcript, seconds, cpu_seconds, failed, returncode, tail)
 
 
 def failure(outcome: Outcome, timeout: float) -> str:
