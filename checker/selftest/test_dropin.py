@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+import sandbox
 from cached import once_per_run
 from support import ROOT, SUBMISSIONS
 from test_hostile import tree_digest
@@ -133,6 +134,7 @@ def test_invalid_pointer_aborts(case: str, message: str) -> None:
 
 BROKEN = ROOT / "checker" / "selftest" / "dropin"
 AFTER = r"after \d+\.\d s"   # how long the program ran: the one part of a verdict not exact
+TMP_MIB = sandbox.TMP_SIZE >> 20
 
 
 def build_os_library(tmp_path: Path, source: str, *defines: str) -> Path:
@@ -194,8 +196,9 @@ def lingering(name: str) -> list[int]:
 
 
 def test_library_cannot_touch_the_checkout_nor_leave_a_process(tmp_path: Path) -> None:
-    """tamper.c's constructor writes into the checkout by its path and leaves a child in a
-    session of its own; under make dropin, in the sandbox, neither happens."""
+    """tamper.c's constructor writes into the checkout by its path, leaves a child in a session
+    of its own and fills its working directory; under make dropin, in the sandbox, the checkout
+    is as it was, no process is left, and the directory holds less than the sandbox's /tmp."""
     library = build_os_library(tmp_path, "tamper.c", f'CHECKOUT="{ROOT}"')
     before = tree_digest([])
     done = subprocess.run(["make", "-s", "dropin", f"OSMEM={library}", "TEST=python",
@@ -210,10 +213,12 @@ def test_library_cannot_touch_the_checkout_nor_leave_a_process(tmp_path: Path) -
     assert done.returncode == 2, done.stdout + done.stderr     # make: the runner exited 1
     verdicts = [line for line in done.stdout.splitlines() if line.startswith("python ")]
     assert len(verdicts) == 1, done.stdout
-    assert re.fullmatch(rf"python   crashed: SIGABRT in python3 {AFTER} "
-                        rf"\({re.escape(PYTHON_STEP)}\): "
-                        r"tamper: 0 of 2 writes into the checkout succeeded",
-                        verdicts[0]), done.stdout
+    verdict = re.fullmatch(rf"python   crashed: SIGABRT in python3 {AFTER} "
+                           rf"\({re.escape(PYTHON_STEP)}\): tamper: 0 of 2 writes into the "
+                           r"checkout succeeded; (\d+) MiB written of 256", verdicts[0])
+    assert verdict, done.stdout
+    # Full MiB written until the private /tmp was full (the inputs take part of the last one).
+    assert int(verdict[1]) == TMP_MIB - 1
 
 
 def test_independent_source_dir_runs_sqlite_identically(tmp_path: Path) -> None:
