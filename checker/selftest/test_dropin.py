@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -235,13 +236,32 @@ def test_independent_source_dir_runs_sqlite_identically(tmp_path: Path) -> None:
     assert (done.returncode, lines[2]) == (0, "1/1 programs identical under the drop-in")
 
 
-def test_first_difference_names_the_line() -> None:
+@pytest.fixture(scope="module")
+def runner() -> ModuleType:
+    """dropin/dropin.py as a module (it is a script, outside the checker's import path)."""
     spec = importlib.util.spec_from_file_location("dropin_runner", RUNNER)
     assert spec and spec.loader
-    runner = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = runner   # its dataclasses look their module up there
-    spec.loader.exec_module(runner)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module   # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_first_difference_names_the_line(runner: ModuleType) -> None:
     assert runner.first_difference(["$ a", "1", "exit 0"], ["$ a", "2", "exit 0"]) == (
         "line 2: glibc '1', drop-in '2'")
     assert runner.first_difference(["$ a", "1", "exit 0"], ["$ a", "1"]) == (
         "line 3: the drop-in output ends there")
+
+
+def test_driver_report_keeps_the_step_its_stderr_and_cpu(runner: ModuleType) -> None:
+    """What the driver writes on stderr around the steps: the last step started, its own
+    stderr without the driver's line on its signal, the CPU seconds of `times`' second line."""
+    stderr = ("\nosmem-dropin: step 0\n\nosmem-dropin: step 1\nfirst step's\n"
+              "\nosmem-dropin: step 2\nfree(): invalid pointer\nAborted\n"
+              "osmem-dropin: cpu\n0m0.010000s 0m0.000000s\n1m2.500000s 0m0.250000s\n")
+    assert runner.driver_report(stderr, 128 + signal.SIGABRT) == (
+        2, "free(): invalid pointer\n", 62.75)
+    assert runner.driver_report("\nosmem-dropin: step 1\nhalf a li", None) == (
+        1, "half a li", None)
+    assert runner.driver_report("", 1) == (None, "", None)
