@@ -8,10 +8,10 @@
 * dropin/dropin.py, the runner of `make dropin`: an os_* library (checker/selftest/dropin/)
   that crashes, hangs, floods its output or calls malloc from inside os_* gets one line saying
   so, within the timeout; a library lacking an os_* function is refused before anything runs;
-  a library that writes into the checkout by its path and leaves a process behind changes
-  nothing and leaves nothing, the program running in the sandbox; a correct independent
-  implementation, handed in as a source directory, runs sqlite3 with output identical to
-  glibc's.
+  a library that writes into the checkout by its path, leaves a process behind and fills its
+  working directory changes nothing, leaves nothing and fills only the sandbox's bounded /tmp;
+  a correct independent implementation, handed in as a source directory, runs sqlite3 with
+  output identical to glibc's; the driver's report on stderr is read back exactly.
 """
 
 from __future__ import annotations
