@@ -189,11 +189,12 @@ def driver_script(steps: list[Step], products: tuple[str, ...], preload: Path | 
     the steps alone, not for the driver or what it runs itself (cp, sha256sum)."""
     preload_for_step = "" if preload is None else f"LD_PRELOAD={shlex.quote(str(preload))} "
     report = f'echo "{CPU_MARK}" >&2; times >&2'
-    lines = [f'echo "{STEP_MARK} 0" >&2',
-             'mkdir -p "$2" && cp -R "$1/." "$2" && cd "$2" || exit 125']
+    # A mark starts a line even after a step whose stderr does not end with one.
+    mark = f"printf '\\n%s %d\\n' {shlex.quote(STEP_MARK)}"
+    lines = [f"{mark} 0 >&2", 'mkdir -p "$2" && cp -R "$1/." "$2" && cd "$2" || exit 125']
     for number, step in enumerate(steps, start=1):
         stdin = shlex.quote(step.stdin) if step.stdin else "/dev/null"
-        lines += [f'echo "{STEP_MARK} {number}" >&2',
+        lines += [f"{mark} {number} >&2",
                   f"printf '%s\\n' {shlex.quote(f'$ {step}')}",
                   f"{preload_for_step}{shlex.join(step.argv)} < {stdin}; status=$?",
                   'echo "exit $status"',
