@@ -91,7 +91,8 @@ def bwrap_command(read_only: dict[str, Path], writable: dict[str, Path], env: di
 
     A traced program needs only /usr, /lib and the loader at /lib64: each further mount costs in
     every run (the loader's cache alone doubles a run's cost here). `tools` adds what a build
-    needs: /bin, the loader's cache, /proc and /dev."""
+    needs: /bin, the loader's cache, /proc and /dev, read-only (its devices work, but nothing can
+    be created there: bwrap's /dev is a tmpfs as large as half the memory)."""
     command = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
                "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--ro-bind", "/usr", "/usr"]
     links = ("bin", "sbin", "lib", "lib32", "lib64", "libx32") if tools else ("lib", "lib64")
@@ -102,7 +103,7 @@ def bwrap_command(read_only: dict[str, Path], writable: dict[str, Path], env: di
             command += ["--ro-bind", f"/{name}", f"/{name}"]
     if tools:
         command += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
-                    "--proc", "/proc", "--dev", "/dev"]
+                    "--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev"]
     command += ["--size", str(TMP_SIZE), "--tmpfs", "/tmp"]
     for inside, host in read_only.items():
         command += ["--ro-bind", str(host), inside]
