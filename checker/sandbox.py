@@ -63,6 +63,14 @@ def drops_privileges() -> bool:
     return os.geteuid() == 0
 
 
+def as_sandbox_user() -> dict:
+    """subprocess.Popen's arguments that start bwrap as the sandbox's user (when the checker
+    is root and the sandbox is on), else none."""
+    if enabled() and drops_privileges():
+        return {"user": SANDBOX_UID, "group": SANDBOX_UID, "extra_groups": []}
+    return {}
+
+
 def unprivileged_user() -> str:
     pwd.getpwnam(UNPRIVILEGED_USER)
     return UNPRIVILEGED_USER

@@ -30,7 +30,6 @@ crashes or times out with the drop-in is not run on glibc (there is nothing to c
 from __future__ import annotations
 
 import argparse
-import hashlib
 import re
 import shlex
 import shutil
@@ -50,7 +49,7 @@ sys.path.insert(0, str(ROOT / "checker"))
 import sandbox  # noqa: E402  (the checker's modules are found above)
 from report import printable  # noqa: E402
 from run import end_group  # noqa: E402
-from submission import _as_sandbox_user, prepare  # noqa: E402
+from submission import prepare  # noqa: E402
 
 WRAPPER = ROOT / "build" / "dropin" / "libosmem_malloc.so"
 WORKLOADS = DROPIN_DIR / "workloads"
@@ -277,7 +276,7 @@ def run_workload(workload: Workload, run_dir: Path, preload: Path | None,
         try:
             process = subprocess.Popen(command, cwd=run_dir, env=environment(Path(work) / "home"),
                                        stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                       start_new_session=True, **_as_sandbox_user())
+                                       start_new_session=True, **sandbox.as_sandbox_user())
         except FileNotFoundError as error:
             return Outcome([], 0.0, None, SETUP, 127,
                            f"{error.filename}: not installed (make dropin installs it)")

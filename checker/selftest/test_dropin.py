@@ -31,8 +31,7 @@ import pytest
 
 import sandbox
 from cached import once_per_run
-from support import ROOT, SUBMISSIONS
-from test_hostile import tree_digest
+from support import ROOT, SUBMISSIONS, tree_digest
 
 BUILD = ROOT / "build" / "dropin"
 DROPIN = BUILD / "libosmem_malloc.so"
