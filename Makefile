@@ -33,8 +33,10 @@ PROG_LINK  := -Lsrc -losmem -Wl,-z,lazy
 .PHONY: all check test test-full refs deps deps-test clean
 all: src/libosmem.so $(PROGRAMS) $(MARKERS) $(LAUNCHER)
 
-# Every build of the library (graded, memcheck, asan) exports only the API, as libosmem.so.
-LIB_LINK := -fPIC -shared -Isrc -Iutils -Wl,--version-script=src/libosmem.map \
+# Every build of the library (graded, memcheck, asan) exports only the API, as libosmem.so;
+# link-time optimisation inlines the small cross-file helpers of the hot paths (heap bounds,
+# block list, free index) into the API functions.
+LIB_LINK := -fPIC -shared -flto -Isrc -Iutils -Wl,--version-script=src/libosmem.map \
 	-Wl,-soname,libosmem.so
 
 src/libosmem.so: $(LIB_SRCS) $(LIB_HDRS) src/libosmem.map

@@ -63,6 +63,14 @@ def drops_privileges() -> bool:
     return os.geteuid() == 0
 
 
+def as_sandbox_user() -> dict:
+    """subprocess.Popen's arguments that start bwrap as the sandbox's user (when the checker
+    is root and the sandbox is on), else none."""
+    if enabled() and drops_privileges():
+        return {"user": SANDBOX_UID, "group": SANDBOX_UID, "extra_groups": []}
+    return {}
+
+
 def unprivileged_user() -> str:
     pwd.getpwnam(UNPRIVILEGED_USER)
     return UNPRIVILEGED_USER
@@ -91,7 +99,8 @@ def bwrap_command(read_only: dict[str, Path], writable: dict[str, Path], env: di
 
     A traced program needs only /usr, /lib and the loader at /lib64: each further mount costs in
     every run (the loader's cache alone doubles a run's cost here). `tools` adds what a build
-    needs: /bin, the loader's cache, /proc and /dev."""
+    needs: /bin, the loader's cache, /proc and /dev, read-only (its devices work, but nothing can
+    be created there: bwrap's /dev is a tmpfs as large as half the memory)."""
     command = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
                "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--ro-bind", "/usr", "/usr"]
     links = ("bin", "sbin", "lib", "lib32", "lib64", "libx32") if tools else ("lib", "lib64")
@@ -102,7 +111,7 @@ def bwrap_command(read_only: dict[str, Path], writable: dict[str, Path], env: di
             command += ["--ro-bind", f"/{name}", f"/{name}"]
     if tools:
         command += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
-                    "--proc", "/proc", "--dev", "/dev"]
+                    "--proc", "/proc", "--dev", "/dev", "--remount-ro", "/dev"]
     command += ["--size", str(TMP_SIZE), "--tmpfs", "/tmp"]
     for inside, host in read_only.items():
         command += ["--ro-bind", str(host), inside]

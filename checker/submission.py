@@ -186,12 +186,6 @@ def _make_command(scratch: Path, launcher: Path) -> list[str]:
                                  str(scratch / "src"), tools=True) + launch
 
 
-def _as_sandbox_user() -> dict:
-    if sandbox.enabled() and sandbox.drops_privileges():
-        return {"user": sandbox.SANDBOX_UID, "group": sandbox.SANDBOX_UID, "extra_groups": []}
-    return {}
-
-
 def _run_build(scratch: Path, launcher: Path) -> Build:
     """make in the scratch tree: killed at BUILD_TIMEOUT, its output read as it comes (its
     first and last OUTPUT_KEPT / 2 bytes kept, the rest counted; stopped beyond OUTPUT_LIMIT),
@@ -199,7 +193,7 @@ def _run_build(scratch: Path, launcher: Path) -> Build:
     process = subprocess.Popen(_make_command(scratch, launcher), stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=BUILD_ENV,
                                cwd=scratch / "src", start_new_session=True,
-                               **_as_sandbox_user())
+                               **sandbox.as_sandbox_user())
     assert process.stdout is not None
     head, tail, dropped = bytearray(), bytearray(), 0
     deadline = time.monotonic() + BUILD_TIMEOUT

@@ -4,24 +4,34 @@ and compare each with the same program on glibc's malloc.
 Each program is a few steps (command lines) run in a fresh copy of its inputs, once with the
 drop-in and once without. What is compared: each step's stdout and exit status, and the files a
 workload declares as its products (gcc's objects and library). Per program, one line: identical
-or what went wrong (crashed: SIGSEGV in python3, timed out after N s, different output at line
-K, failed: a step's exit status), and the wall and CPU times as ratios to glibc's.
+or what went wrong (crashed: SIGSEGV in python3 after 0.4 s, timed out after N s, flooded its
+output, different output at line K, failed: a step's exit status), and the wall and CPU times as
+ratios to glibc's.
 
 The os_* library comes from OSMEM (a libosmem.so or a source directory), turned into a library
 by checker/submission.py's prepare(), exactly as `make check` does. A copy of the drop-in is
 staged next to it: its $ORIGIN rpath makes the loader link that libosmem.so.
 
-Every program runs in its own session with a deadline shared by its steps: on a timeout the
-whole process group is killed, so no library can hang the run. A program that crashes or times
-out with the drop-in is not run on glibc (there is nothing to compare).
+Every run of a program, the glibc runs and the kit's own library included (both sides of a
+comparison run the same way), is one sandbox (checker/sandbox.py: bwrap as an unprivileged
+user, the kit's launcher setting limits and its seccomp filter). It sees /usr, /bin, /lib,
+/proc, /dev, the staged libraries and the program's inputs read-only, and a private /tmp of
+bounded size, where a shell, the driver, copies the inputs and runs the steps; the checkout
+and the runner's files are not visible, nothing of the host is writable, and only the driver's
+stdout and stderr (files bounded by the launcher's limit) come out. The driver also hashes the
+products and reports the steps' CPU time (`times`: bwrap does not pass its children's resource
+usage on).
+
+Each program has a deadline shared by its steps: on a timeout bwrap's process group is killed,
+and the sandbox's pid namespace with it, so no library can hang the run. A program that
+crashes or times out with the drop-in is not run on glibc (there is nothing to compare).
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
-import os
-import resource
+import re
+import shlex
 import shutil
 import signal
 import subprocess
@@ -36,15 +46,26 @@ DROPIN_DIR = Path(__file__).resolve().parent
 ROOT = DROPIN_DIR.parent
 sys.path.insert(0, str(ROOT / "checker"))
 
-from run import end_group  # noqa: E402  (the checker's modules are found above)
+import sandbox  # noqa: E402  (the checker's modules are found above)
+from report import printable  # noqa: E402
+from run import end_group  # noqa: E402
 from submission import prepare  # noqa: E402
 
 WRAPPER = ROOT / "build" / "dropin" / "libosmem_malloc.so"
 WORKLOADS = DROPIN_DIR / "workloads"
-OUTPUT_LIMIT = 64 * 1024 * 1024   # RLIMIT_FSIZE: a flood of output ends the step (SIGXFSZ)
 # RLIMIT_AS per process: an os_* library that never gives memory back fails its allocations
 # (the program then exits with an error) before the machine runs out of memory.
 ADDRESS_SPACE_LIMIT = 8 << 30
+PROCESSES = 64                    # per sandbox user: git and gcc start a few each
+FILE_SIZE_LIMIT = sandbox.Limits(0).file_size   # a flood of output ends the step (SIGXFSZ)
+# Inside the sandbox a shell, the driver, copies the inputs into the work directory (a private
+# tmpfs) and runs the steps; on stderr it marks each step's start and, after the last step it
+# ran, reports the CPU time of what it waited for (`times`).
+SANDBOX_WORK = "/tmp/work"
+STEP_MARK = "osmem-dropin: step"
+CPU_MARK = "osmem-dropin: cpu"
+STEP_LINE = re.compile(rf"^{STEP_MARK} (\d+)\n", re.MULTILINE)
+TIMES_LINE = re.compile(r"(\d+)m([\d.]+)s (\d+)m([\d.]+)s")
 STDERR_SHOWN = 200                # characters of a failing step's last stderr line in a verdict
 # The kit itself, as copied for git to commit and gcc to compile (no build products).
 KIT_PARTS = ("Makefile", "README.md", "src", "utils", "tests", "checker", "dropin")
@@ -60,12 +81,15 @@ class Step:
         return " ".join(self.argv)
 
 
+SETUP = Step(("cp", "-R", "inputs", "work"))   # what the driver does before the first step
+
+
 @dataclass(frozen=True)
 class Workload:
     name: str
     describe: str                                # for --help
-    setup: Callable[[Path], None]               # fills the empty work directory
-    steps: Callable[[Path], list[Step]]          # what to run in it, in order
+    setup: Callable[[Path], None]               # fills the empty inputs directory
+    steps: Callable[[Path], list[Step]]          # what to run on a copy of it, in order
     products: tuple[str, ...] = ()               # globs of files compared byte for byte
 
 
@@ -73,14 +97,24 @@ class Workload:
 class Outcome:
     transcript: list[str]   # per step: the command, its stdout, its exit status; then products
     seconds: float          # wall time of the steps
-    cpu_seconds: float      # user + system time of the steps and the processes they waited for
+    cpu_seconds: float | None  # user + system time of the steps and what they waited for
     failed_step: Step | None = None
     returncode: int | None = 0   # of the failed step; None: the deadline passed
     stderr_tail: str = ""
 
     @property
-    def crashed(self) -> bool:
-        return self.returncode is not None and self.returncode < 0
+    def signal(self) -> int | None:
+        """The signal that killed the failed step."""
+        return signal_of(self.returncode)
+
+
+@dataclass(frozen=True)
+class Confinement:
+    """What every step's sandbox sees besides the system and its work directory."""
+
+    launcher: Path                 # a copy of the kit's launcher the sandbox's user can read
+    read_only: tuple[Path, ...]    # the staged os_* library and drop-in
+    limits: sandbox.Limits
 
 
 def copy_kit(work: Path) -> None:
@@ -135,85 +169,134 @@ WORKLOAD_LIST = (
 WORKLOADS_BY_NAME = {w.name: w for w in WORKLOAD_LIST}
 
 
-def environment(home: Path, preload: Path | None) -> dict[str, str]:
-    """The same environment for both runs but LD_PRELOAD: fixed identity and dates for git."""
+def environment(home: Path) -> dict[str, str]:
+    """The same environment for both runs (LD_PRELOAD is the step's shell's): fixed identity
+    and dates for git."""
     env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C", "TZ": "UTC", "HOME": str(home),
            "PYTHONHASHSEED": "0", "PYTHONDONTWRITEBYTECODE": "1", "GIT_CONFIG_NOSYSTEM": "1",
            "GIT_AUTHOR_NAME": "osmem", "GIT_AUTHOR_EMAIL": "osmem@example.org",
            "GIT_COMMITTER_NAME": "osmem", "GIT_COMMITTER_EMAIL": "osmem@example.org",
            "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z", "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z"}
-    if preload:
-        env["LD_PRELOAD"] = str(preload)
     return env
 
 
-def _limit_child() -> None:
-    resource.setrlimit(resource.RLIMIT_FSIZE, (OUTPUT_LIMIT, OUTPUT_LIMIT))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE_LIMIT, ADDRESS_SPACE_LIMIT))
+def driver_script(steps: list[Step], products: tuple[str, ...], preload: Path | None) -> str:
+    """The shell script that runs a workload inside the sandbox: `sh -c SCRIPT sh INPUTS WORK`.
+    Its stdout is the transcript: per step the command, its stdout and its exit status, then a
+    digest of each product that is a regular file. It stops at the first step that fails and
+    exits with its status (128 + the signal's number for a step killed). LD_PRELOAD is set for
+    the steps alone, not for the driver or what it runs itself (cp, sha256sum)."""
+    preload_for_step = "" if preload is None else f"LD_PRELOAD={shlex.quote(str(preload))} "
+    report = f'echo "{CPU_MARK}" >&2; times >&2'
+    # A mark starts a line even after a step whose stderr does not end with one.
+    mark = f"printf '\\n%s %d\\n' {shlex.quote(STEP_MARK)}"
+    lines = [f"{mark} 0 >&2", 'mkdir -p "$2" && cp -R "$1/." "$2" && cd "$2" || exit 125']
+    for number, step in enumerate(steps, start=1):
+        stdin = shlex.quote(step.stdin) if step.stdin else "/dev/null"
+        lines += [f"{mark} {number} >&2",
+                  f"printf '%s\\n' {shlex.quote(f'$ {step}')}",
+                  f"{preload_for_step}{shlex.join(step.argv)} < {stdin}; status=$?",
+                  'echo "exit $status"',
+                  f'[ "$status" -eq 0 ] || {{ {report}; exit "$status"; }}']
+    lines.append(report)
+    for pattern in products:
+        lines.append(f'for f in {pattern}; do '
+                     'if [ -f "$f" ] && [ ! -L "$f" ]; then '
+                     'printf "%s sha256 %s\\n" "$f" "$(sha256sum < "$f" | cut -d " " -f 1)"; '
+                     'elif [ -e "$f" ] || [ -L "$f" ]; then '
+                     'printf "%s not a regular file\\n" "$f"; fi; done')
+    return "\n".join(lines) + "\n"
 
 
-def run_step(step: Step, work: Path, env: dict[str, str],
-             timeout: float) -> tuple[int | None, bytes, str]:
-    """Runs one step in its own session; (exit status or None on timeout, stdout, stderr)."""
-    stdin = work / step.stdin if step.stdin else Path(os.devnull)
-    with open(work / ".stdout", "w+b") as out, open(work / ".stderr", "w+b") as err, \
-            open(stdin, "rb") as source:
+def driver_command(script: str, inputs: Path, work: str,
+                   confinement: Confinement) -> list[str]:
+    """bwrap (unless SANDBOX=0), the launcher, and the driver."""
+    launch = sandbox.launcher_command(str(confinement.launcher), confinement.limits,
+                                      ["/bin/sh", "-c", script, "sh", str(inputs), work])
+    if not sandbox.enabled():
+        return launch
+    read_only = {str(path): path for path in (*confinement.read_only, inputs)}
+    return sandbox.bwrap_command(read_only, {}, environment(Path(work) / "home"), "/tmp",
+                                 tools=True) + launch
+
+
+def signal_of(returncode: int | None) -> int | None:
+    """The signal a status reports: bwrap and the shell both exit with 128 + its number (so a
+    step that exits 139 by itself reads as SIGSEGV, as in a shell)."""
+    if returncode is None or returncode <= 128:
+        return None
+    number = returncode - 128
+    return number if number in signal.valid_signals() else None
+
+
+def driver_report(stderr: str, returncode: int | None) -> tuple[int | None, str, float | None]:
+    """From the driver's stderr: (the number of the last step it started, 0 for its setup,
+    None if it said nothing; that step's own stderr; the CPU seconds of the steps, None if not
+    reported). The driver's line on a step it saw killed ("Segmentation fault") is not the
+    step's."""
+    cpu_seconds = None
+    head, mark, report = stderr.rpartition(CPU_MARK + "\n")
+    times = report.splitlines()
+    found = TIMES_LINE.fullmatch(times[1]) if mark and len(times) == 2 else None
+    if found is not None:
+        stderr = head
+        minutes_user, user, minutes_system, system = found.groups()
+        cpu_seconds = 60 * (int(minutes_user) + int(minutes_system)) + float(user) + float(system)
+    starts = list(STEP_LINE.finditer(stderr))
+    if not starts:
+        return None, stderr, cpu_seconds
+    own = stderr[starts[-1].end():]
+    number = signal_of(returncode)
+    if number is not None:
+        driver_said = signal.strsignal(number) or ""
+        for said in (driver_said + " (core dumped)\n", driver_said + "\n"):
+            if own.endswith(said) and own[:-len(said)][-1:] in ("", "\n"):
+                own = own[:-len(said)]
+                break
+    return int(starts[-1][1]), own, cpu_seconds
+
+
+def run_workload(workload: Workload, run_dir: Path, preload: Path | None,
+                 confinement: Confinement, timeout: float) -> Outcome:
+    """Runs the steps in order until one fails, in one sandbox. CPU time is reported besides
+    wall time because it hardly depends on what else the (shared) machine is doing."""
+    inputs = run_dir / "inputs"
+    (inputs / "home").mkdir(parents=True)
+    for directory in (run_dir.parent, run_dir):
+        directory.chmod(0o755)          # the sandbox's user reaches inputs/ through them
+    workload.setup(inputs)
+    sandbox.hand_over(inputs)           # and reads it, whatever the umask
+    steps = workload.steps(inputs)
+    # In the sandbox, the work directory is in its private /tmp: bounded, and gone with it.
+    work = SANDBOX_WORK if sandbox.enabled() else str(run_dir / "work")
+    command = driver_command(driver_script(steps, workload.products, preload), inputs, work,
+                             confinement)
+    with open(run_dir / "stdout", "w+b") as out, open(run_dir / "stderr", "w+b") as err:
+        start = time.monotonic()
         try:
-            process = subprocess.Popen(step.argv, cwd=work, env=env, stdin=source, stdout=out,
-                                       stderr=err, start_new_session=True,
-                                       preexec_fn=_limit_child)
-        except FileNotFoundError:
-            return 127, b"", f"{step.argv[0]}: not installed (make dropin-deps installs it)"
+            process = subprocess.Popen(command, cwd=run_dir, env=environment(Path(work) / "home"),
+                                       stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                       start_new_session=True, **sandbox.as_sandbox_user())
+        except FileNotFoundError as error:
+            return Outcome([], 0.0, None, SETUP, 127,
+                           f"{error.filename}: not installed (make dropin installs it)")
         try:
-            returncode: int | None = process.wait(timeout=max(timeout, 0.01))
+            returncode: int | None = process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             returncode = None
         finally:
-            end_group(process)                            # and whatever it forked
+            end_group(process)                   # bwrap, and with it the sandbox's processes
+        seconds = time.monotonic() - start
         out.seek(0)
         err.seek(0)
-        return returncode, out.read(), err.read().decode("utf-8", "replace")
-
-
-def children_cpu_seconds() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
-
-
-def run_workload(workload: Workload, work: Path, preload: Path | None,
-                 timeout: float) -> Outcome:
-    """Runs the steps in order until one fails. CPU time is reported besides wall time because
-    it hardly depends on what else the (shared) machine is doing."""
-    work.mkdir(parents=True)
-    (work / "home").mkdir()
-    workload.setup(work)
-    env = environment(work / "home", preload)
-    transcript: list[str] = []
-    start, cpu_start = time.monotonic(), children_cpu_seconds()
-    for step in workload.steps(work):
-        returncode, stdout, stderr = run_step(step, work, env,
-                                              start + timeout - time.monotonic())
-        transcript.append(f"$ {step}")
-        transcript.extend(stdout.decode("utf-8", "replace").splitlines())
-        transcript.append(f"exit {returncode}")
-        if returncode != 0:
-            tail = (stderr.strip().splitlines() or [""])[-1][:STDERR_SHOWN]
-            return Outcome(transcript, time.monotonic() - start,
-                           children_cpu_seconds() - cpu_start, step, returncode, tail)
-    seconds, cpu_seconds = time.monotonic() - start, children_cpu_seconds() - cpu_start
-    for pattern in workload.products:
-        for product in sorted(work.glob(pattern)):
-            digest = hashlib.sha256(product.read_bytes()).hexdigest()
-            transcript.append(f"{product.name} sha256 {digest}")
-    return Outcome(transcript, seconds, cpu_seconds)
-
-
-def signal_name(returncode: int) -> str:
-    try:
-        return signal.Signals(-returncode).name
-    except ValueError:
-        return f"signal {-returncode}"
+        transcript = out.read().decode("utf-8", "replace").splitlines()
+        number, stderr, cpu_seconds = driver_report(err.read().decode("utf-8", "replace"),
+                                                    returncode)
+    if returncode == 0:
+        return Outcome(transcript, seconds, cpu_seconds)
+    failed = steps[number - 1] if number is not None and 1 <= number <= len(steps) else SETUP
+    tail = printable((stderr.strip().splitlines() or [""])[-1][:STDERR_SHOWN])
+    return Outcome(transcript, seconds, cpu_seconds, failed, returncode, tail)
 
 
 def failure(outcome: Outcome, timeout: float) -> str:
@@ -222,11 +305,19 @@ def failure(outcome: Outcome, timeout: float) -> str:
     if step is None:
         return ""
     tail = f": {outcome.stderr_tail}" if outcome.stderr_tail else ""
+    after = f"after {outcome.seconds:.1f} s"
     if outcome.returncode is None:
         return f"timed out after {timeout:g} s (in `{step}`)"
-    if outcome.crashed:
+    if outcome.signal == signal.SIGXFSZ:
+        return (f"flooded its output: more than {FILE_SIZE_LIMIT >> 20} MiB, killed {after} "
+                f"(in `{step}`)")
+    if outcome.signal == signal.SIGXCPU:
+        return (f"used its {limits_for(timeout).cpu_seconds} s of CPU time, killed {after} "
+                f"(in `{step}`)")
+    if outcome.signal is not None:
         program = Path(step.argv[0]).name
-        return f"crashed: {signal_name(outcome.returncode)} in {program} (`{step}`){tail}"
+        return (f"crashed: {signal.Signals(outcome.signal).name} in {program} {after} "
+                f"(`{step}`){tail}")
     return f"failed: `{step}` exited {outcome.returncode}{tail}"
 
 
@@ -242,23 +333,35 @@ def ratio_to(seconds: float, glibc_seconds: float) -> str:
     return f"{seconds / max(glibc_seconds, 1e-3):.1f}x"
 
 
-def verdict(workload: Workload, scratch: Path, preload: Path,
+def cpu_ratio(dropin: float | None, glibc: float | None) -> str:
+    if dropin is None or glibc is None:
+        return "cpu not reported"
+    return f"cpu {ratio_to(dropin, glibc)} ({dropin:.2f} s vs {glibc:.2f} s)"
+
+
+def limits_for(timeout: float) -> sandbox.Limits:
+    """Per process: CPU a little above the program's deadline (the deadline reports first)."""
+    return sandbox.Limits.for_timeout(timeout, address_space=ADDRESS_SPACE_LIMIT,
+                                      processes=PROCESSES)
+
+
+def verdict(workload: Workload, scratch: Path, preload: Path, confinement: Confinement,
             timeout: float) -> tuple[bool, str]:
     """(identical, one line): the drop-in first; glibc only when there is something to compare."""
-    dropin = run_workload(workload, scratch / "dropin", preload, timeout)
-    if dropin.returncode is None or dropin.crashed:
+    dropin = run_workload(workload, scratch / "dropin", preload, confinement, timeout)
+    if dropin.returncode is None or dropin.signal is not None:
         return False, failure(dropin, timeout)
-    glibc = run_workload(workload, scratch / "glibc", None, timeout)
+    glibc = run_workload(workload, scratch / "glibc", None, confinement, timeout)
     if glibc.failed_step is not None:
         return False, f"cannot compare: on glibc it {failure(glibc, timeout)}"
     ratio = f"time {ratio_to(dropin.seconds, glibc.seconds)} glibc's " \
-            f"({dropin.seconds:.2f} s vs {glibc.seconds:.2f} s), cpu " \
-            f"{ratio_to(dropin.cpu_seconds, glibc.cpu_seconds)} " \
-            f"({dropin.cpu_seconds:.2f} s vs {glibc.cpu_seconds:.2f} s)"
+            f"({dropin.seconds:.2f} s vs {glibc.seconds:.2f} s), " \
+            f"{cpu_ratio(dropin.cpu_seconds, glibc.cpu_seconds)}"
     if dropin.failed_step is not None:
         return False, f"{failure(dropin, timeout)}; {ratio}"
     if dropin.transcript != glibc.transcript:
-        return False, f"different output at {first_difference(glibc.transcript, dropin.transcript)}; {ratio}"
+        where = first_difference(glibc.transcript, dropin.transcript)
+        return False, f"different output at {where}; {ratio}"
     return True, f"identical; {ratio}"
 
 
@@ -272,6 +375,16 @@ def stage(osmem: Path, wrapper: Path, workdir: Path) -> tuple[Path | None, str]:
     staged = Path(implementation.lib_dir) / wrapper.name
     shutil.copyfile(wrapper, staged)
     return staged, ""
+
+
+def confine(scratch: Path, preload: Path, timeout: float) -> Confinement:
+    """The sandbox's view of the staged libraries and its own copy of the launcher, in
+    `scratch`, which the sandbox's user may cross but not list."""
+    scratch.chmod(0o711)
+    launcher = scratch / "launcher"
+    shutil.copyfile(sandbox.LAUNCHER, launcher)
+    launcher.chmod(0o755)
+    return Confinement(launcher, (launcher, preload.parent), limits_for(timeout))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -292,21 +405,24 @@ def main(argv: list[str] | None = None) -> int:
     if unknown or not names:
         parser.error(f"unknown program {', '.join(unknown) or '(none)'}; "
                      f"choose among {', '.join(WORKLOADS_BY_NAME)}")
-    if not args.wrapper.is_file():
-        parser.error(f"{args.wrapper} does not exist: build it with make")
+    for built in (args.wrapper, sandbox.LAUNCHER):
+        if not built.is_file():
+            parser.error(f"{built} does not exist: build it with make")
 
     with tempfile.TemporaryDirectory(prefix="osmem-dropin-") as tmp:
         scratch = Path(tmp)
         preload, problem = stage(args.osmem, args.wrapper, scratch)
+        where = "in the sandbox" if sandbox.enabled() else "WITHOUT the sandbox (SANDBOX=0)"
         print(f"osmem drop-in: {args.osmem} under libosmem_malloc.so, compared with glibc "
-              f"(timeout {args.timeout:g} s per program)", flush=True)
+              f"(timeout {args.timeout:g} s per program, every run {where})", flush=True)
         if preload is None:
             print(f"cannot run: {problem}")
             return 1
+        confinement = confine(scratch, preload, args.timeout)
         identical = 0
         for name in names:
             workload = WORKLOADS_BY_NAME[name]
-            same, line = verdict(workload, scratch / name, preload, args.timeout)
+            same, line = verdict(workload, scratch / name, preload, confinement, args.timeout)
             identical += same
             print(f"{name:8} {line}", flush=True)
         print(f"{identical}/{len(names)} programs identical under the drop-in")

@@ -210,7 +210,9 @@ NO_SANITIZE static int check_registry(struct report *r, bool syscalls)
 				return fail(r, "mapped blocks %p and %p overlap", (void *)o,
 					    (void *)b);
 	}
-	return 0;
+	const char *why = mapped_verify_set(count);
+
+	return why ? fail(r, "registry of mappings: %s", why) : 0;
 }
 
 static int check_all(char *why, size_t why_len, bool syscalls)

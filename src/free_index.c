@@ -19,6 +19,10 @@
  * with the 4 bytes of padding after the header's `status` that is 12 bytes, enough for two
  * links of 48 bits (an address shifted right by 3: the heap lies below 2^47), see link_get().
  * The header itself (size, status, prev, next) is left exactly as the contract has it.
+ * Those payload bytes are the program's to misuse: a write after free lands on the links. So
+ * links are stored XORed with a key of their holder's address, and every link followed must
+ * lead to a FREE block inside the heap; one that does not is reported as the heap corruption
+ * it is and the process aborts (as glibc does), before a wrong block could be handed out.
  * Two links make a treap: a binary search tree by key, heap-ordered by a priority that is a
  * hash of the block's address, so no balance field is stored and the expected depth is
  * O(log n) whatever the order of operations. The pending list uses the same two links as
@@ -40,9 +44,12 @@
  * without changing anything, so the caller can make its brk() first and merge once nothing
  * can fail.
  */
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "osmem_internal.h"
+#include "printf.h"
 
 #define NO_SANITIZE __attribute__((no_sanitize_address))
 
@@ -79,19 +86,48 @@ static inline char *link_high(const struct block_meta *b, int which)
 	return (char *)b + META_SIZE + 4 + 2 * which;
 }
 
-static inline struct block_meta *link_get(const struct block_meta *b, int which)
+/*
+ * A link is stored XORed with a key drawn from the address of the block that holds it (as
+ * glibc's safe-linking does), so bytes a program writes into a freed payload (a pointer of its
+ * own, zeros, text) decode to an address outside the heap or to a block that is not FREE, and
+ * link_get() stops there instead of walking into it.
+ */
+static inline uint64_t link_key(const struct block_meta *b)
+{
+	return (uint64_t)(uintptr_t)b * 0x9e3779b97f4a7c15ULL >> 16;
+}
+
+/* The link as stored, unchecked: for the verifier, which checks what it follows itself. */
+static inline struct block_meta *link_decode(const struct block_meta *b, int which)
 {
 	uint32_t low;
 	uint16_t high;
 
 	memcpy(&low, link_low(b, which), sizeof(low));
 	memcpy(&high, link_high(b, which), sizeof(high));
-	return (struct block_meta *)(uintptr_t)(((uint64_t)high << 32 | low) << 3);
+	return (struct block_meta *)(uintptr_t)((((uint64_t)high << 32 | low) ^ link_key(b)) << 3);
+}
+
+static void __attribute__((noreturn, cold)) written_after_free(const struct block_meta *b)
+{
+	osmem_dprintf(STDERR_FILENO, "osmem: heap corruption: free block %p was written after "
+		      "it was freed\n", payload_of((struct block_meta *)b));
+	abort();
+}
+
+/* The link, which must lead to a FREE block inside the heap (or be NULL); else abort. */
+static inline struct block_meta *link_get(const struct block_meta *b, int which)
+{
+	struct block_meta *to = link_decode(b, which);
+
+	if (to && (!heap_contains(to, META_SIZE + ALIGNMENT) || to->status != STATUS_FREE))
+		written_after_free(b);
+	return to;
 }
 
 static inline void link_set(struct block_meta *b, int which, struct block_meta *to)
 {
-	uint64_t v = (uint64_t)(uintptr_t)to >> 3;
+	uint64_t v = ((uint64_t)(uintptr_t)to >> 3 ^ link_key(b)) & 0xffffffffffffULL;
 	uint32_t low = (uint32_t)v;
 	uint16_t high = (uint16_t)(v >> 32);
 
@@ -408,7 +444,8 @@ NO_SANITIZE static const char *verify_treap(const struct block_meta *t, size_t b
 	if (!t)
 		return NULL;
 	if (!link_sound(t))
-		return "a treap link leads outside the heap";
+		return "a treap link leads outside the heap "
+		       "(a free block written after it was freed?)";
 	if (++*count > limit)
 		return "the treaps hold more nodes than there are free runs of one block";
 	if (t->status != STATUS_FREE)
@@ -418,7 +455,7 @@ NO_SANITIZE static const char *verify_treap(const struct block_meta *t, size_t b
 	if ((low && !key_less(low, t)) || (high && !key_less(t, high)))
 		return "a treap is out of (size, address) order";
 
-	const struct block_meta *left = link_get(t, LEFT), *right = link_get(t, RIGHT);
+	const struct block_meta *left = link_decode(t, LEFT), *right = link_decode(t, RIGHT);
 
 	if ((left && link_sound(left) && priority(left) > priority(t)) ||
 	    (right && link_sound(right) && priority(right) > priority(t)))
@@ -458,7 +495,7 @@ NO_SANITIZE bool free_index_holds_single(const struct block_meta *single, size_t
 	for (size_t steps = 0; t && link_sound(t) && steps < singles; steps++) {
 		if (t == single)
 			return true;
-		t = link_get(t, key_less(single, t) ? LEFT : RIGHT);
+		t = link_decode(t, key_less(single, t) ? LEFT : RIGHT);
 	}
 	return false;
 }
@@ -468,12 +505,12 @@ NO_SANITIZE const char *free_index_verify_pending(size_t runs)
 	const struct block_meta *prev = NULL;
 	size_t count = 0;
 
-	for (const struct block_meta *b = pending; b; prev = b, b = link_get(b, NEXT)) {
+	for (const struct block_meta *b = pending; b; prev = b, b = link_decode(b, NEXT)) {
 		if (!link_sound(b))
 			return "a pending-run link leads outside the heap";
 		if (++count > runs)
 			return "the pending list is longer than the number of unmerged runs";
-		if (link_get(b, PREV) != prev)
+		if (link_decode(b, PREV) != prev)
 			return "a pending-run back link is wrong";
 		if (!block_list_is_member(b) || b->status != STATUS_FREE || is_free(b->prev) ||
 		    !is_free(b->next))

@@ -114,6 +114,7 @@ struct block_meta *mapped_alloc(size_t need);
 void mapped_free(struct block_meta *block);
 bool mapped_is_live(const struct block_meta *block);
 struct block_meta *mapped_first(void);   /* the registry's head, for check.c */
+const char *mapped_verify_set(size_t registered);   /* for check.c: NULL when sound */
 
 #pragma GCC visibility pop
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -31,3 +33,20 @@ def build_patched(patch: Path, workdir: Path) -> Path:
     subprocess.run(["make", "-s", "-C", str(tree), "src/libosmem.so"], check=True,
                    capture_output=True, text=True)
     return tree / "src" / "libosmem.so"
+
+
+def tree_digest(paths: list[Path]) -> str:
+    """A digest of the kit's tracked files (names, modes and contents) and of `paths`' trees."""
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
+                            check=True).stdout.split(b"\0")
+    files = [ROOT / name.decode() for name in listed if name]
+    for path in paths:
+        files += sorted(p for p in path.rglob("*"))
+    digest = hashlib.sha256()
+    for path in files:
+        digest.update(str(path).encode() + b"\0")
+        if path.is_symlink():
+            digest.update(os.readlink(path).encode())
+        elif path.is_file():
+            digest.update(f"{path.stat().st_mode:o}".encode() + path.read_bytes())
+    return digest.hexdigest()

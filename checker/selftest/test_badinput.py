@@ -10,6 +10,10 @@
 * Pointers the allocator never handed out: exactly one line "<function>(): invalid pointer
   0x...\\n" on stderr naming the pointer, then SIGABRT. Several cases put the would-be header
   in unmapped memory, so a library that read it would die of SIGSEGV instead.
+* Writes into a freed block (bytes, or a pointer as a stale list node would store): the next
+  os_malloc reads the free index there and aborts with one line naming the block, and with
+  OSMEM_CHECK=1 its heap check names the broken link first. (The kit's library; any
+  implementation may handle them otherwise, so this is not graded.)
 The number of bad inputs tried is printed at the end of the run.
 """
 
@@ -85,4 +89,19 @@ def test_invalid_pointer_aborts(case: str, env: dict[str, str], record_property)
     function = case.split("-")[0]
     assert run.stderr == f"os_{function}(): invalid pointer {ptr}\n"
     if not env:
+        record_property("reliability", ("bad inputs tried", 1))
+
+
+@pytest.mark.parametrize("case", ["write-after-free-bytes", "write-after-free-pointer"])
+@pytest.mark.parametrize("env", ENVS.values(), ids=ENVS.keys())
+def test_write_after_free_aborts(case: str, env: dict[str, str], record_property) -> None:
+    run = run_plain(case, env)
+    assert run.returncode == -signal.SIGABRT, f"expected SIGABRT, got {run.returncode}: {run.stderr}"
+    ptr = re.fullmatch(r"ptr (0x[0-9a-f]+)", run.stdout.strip())[1]
+    if env:
+        assert re.fullmatch(r"os_malloc\(\): heap check failed: free index: a treap link leads "
+                            r"outside the heap \(a free block written after it was freed\?\)\n",
+                            run.stderr), run.stderr
+    else:
+        assert run.stderr == f"osmem: heap corruption: free block {ptr} was written after it was freed\n"
         record_property("reliability", ("bad inputs tried", 1))

@@ -5,25 +5,33 @@
   function, overflow (NULL + ENOMEM, the old block intact), realloc(NULL, n), free(NULL),
   invalid alignments (EINVAL), malloc_usable_size, threads allocating concurrently, fork while
   threads allocate; and pointers it never handed out abort the process with glibc's message.
-* dropin/dropin.py, the runner of `make dropin`: an os_* library that crashes, hangs or calls
-  malloc from inside os_* gets one line saying so, within the timeout; a library lacking an os_*
-  function is refused before anything runs; a correct independent implementation, handed in as
-  a source directory, runs sqlite3 with output identical to glibc's.
+* dropin/dropin.py, the runner of `make dropin`: an os_* library (checker/selftest/dropin/)
+  that crashes, hangs, floods its output or calls malloc from inside os_* gets one line saying
+  so, within the timeout; a library lacking an os_* function is refused before anything runs;
+  a library that writes into the checkout by its path, leaves a process behind and fills its
+  working directory changes nothing, leaves nothing and fills only the sandbox's bounded /tmp;
+  a correct independent implementation, handed in as a source directory, runs sqlite3 with
+  output identical to glibc's; the driver's report on stderr is read back exactly.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
+import sandbox
 from cached import once_per_run
-from support import ROOT, SUBMISSIONS
+from support import ROOT, SUBMISSIONS, tree_digest
 
 BUILD = ROOT / "build" / "dropin"
 DROPIN = BUILD / "libosmem_malloc.so"
@@ -124,29 +132,17 @@ def test_invalid_pointer_aborts(case: str, message: str) -> None:
     assert (done.returncode, done.stdout, done.stderr) == (-signal.SIGABRT, "", message + "\n")
 
 
-# os_* libraries that break in one way each; the other functions are plain wrappers that are
-# never reached (python's first malloc breaks).
-BROKEN_MALLOC = {
-    "segfault": "*(volatile int *)0 = 1; return 0;",
-    "hang": "for (;;) pause();",
-    "reentrant": "return malloc(size);",
-}
+BROKEN = ROOT / "checker" / "selftest" / "dropin"
+AFTER = r"after \d+\.\d s"   # how long the program ran: the one part of a verdict not exact
+TMP_MIB = sandbox.TMP_SIZE >> 20
 
 
-def build_os_library(tmp_path: Path, malloc_body: str, functions: tuple[str, ...] = (
-        "os_malloc", "os_calloc", "os_realloc", "os_free")) -> Path:
-    bodies = {
-        "os_malloc": f"void *os_malloc(size_t size) {{ {malloc_body} }}",
-        "os_calloc": "void *os_calloc(size_t n, size_t size) { return calloc(n, size); }",
-        "os_realloc": "void *os_realloc(void *p, size_t size) { return realloc(p, size); }",
-        "os_free": "void os_free(void *p) { free(p); }",
-    }
-    source = tmp_path / "broken.c"
-    source.write_text("#include <stdlib.h>\n#include <unistd.h>\n"
-                      + "\n".join(bodies[name] for name in functions) + "\n")
+def build_os_library(tmp_path: Path, source: str, *defines: str) -> Path:
+    """checker/selftest/dropin/<source>, built in `tmp_path` as its libosmem.so."""
     library = tmp_path / "libosmem.so"
-    subprocess.run(["gcc", "-O1", "-fPIC", "-shared", "-o", str(library), str(source)],
-                   check=True, capture_output=True, text=True)
+    subprocess.run(["gcc", "-Wall", "-Wextra", "-Werror", "-O1", "-fPIC", "-shared",
+                    *(f"-D{define}" for define in defines), "-o", str(library),
+                    str(BROKEN / source)], check=True, capture_output=True, text=True)
     return library
 
 
@@ -157,24 +153,72 @@ def run_dropin(osmem: Path, programs: str, timeout: float) -> subprocess.Complet
 
 
 @pytest.mark.parametrize("kind, verdict", [
-    ("segfault", f"crashed: SIGSEGV in python3 ({PYTHON_STEP})"),
-    ("hang", f"timed out after 3 s (in {PYTHON_STEP})"),
-    ("reentrant", f"crashed: SIGABRT in python3 ({PYTHON_STEP}): libosmem_malloc: the os_* "
-                  "library called malloc/free from inside an os_* call"),
-])
+    ("segfault", rf"crashed: SIGSEGV in python3 {AFTER} \({re.escape(PYTHON_STEP)}\)"),
+    ("hang", re.escape(f"timed out after 3 s (in {PYTHON_STEP})")),
+    ("reentrant", rf"crashed: SIGABRT in python3 {AFTER} \({re.escape(PYTHON_STEP)}\): "
+                  r"libosmem_malloc: the os_\* library called malloc/free from inside an os_\* "
+                  r"call"),
+    ("flood", rf"flooded its output: more than 64 MiB, killed {AFTER} "
+              rf"\(in {re.escape(PYTHON_STEP)}\)"),
+], ids=["segfault", "hang", "reentrant", "flood"])
 def test_broken_library_gets_a_one_line_verdict(tmp_path: Path, kind: str, verdict: str) -> None:
-    library = build_os_library(tmp_path, BROKEN_MALLOC[kind])
+    library = build_os_library(tmp_path, "broken.c", f"BREAK_{kind}")
     done = run_dropin(library, "python", timeout=3)
     assert done.returncode == 1
-    assert done.stdout.splitlines()[1:] == [
-        f"python   {verdict}", "0/1 programs identical under the drop-in"]
+    header, line, summary = done.stdout.splitlines()
+    assert header.endswith("(timeout 3 s per program, every run in the sandbox)")
+    assert re.fullmatch(f"python   {verdict}", line), line
+    assert summary == "0/1 programs identical under the drop-in"
 
 
 def test_library_lacking_a_function_is_refused(tmp_path: Path) -> None:
-    library = build_os_library(tmp_path, "return 0;", ("os_malloc", "os_realloc", "os_free"))
+    library = build_os_library(tmp_path, "broken.c", "BREAK_no_calloc")
     done = run_dropin(library, "python", timeout=3)
     assert (done.returncode, done.stdout.splitlines()[1:]) == (
         1, ["cannot run: library lacks os_calloc"])
+
+
+def lingering(name: str) -> list[int]:
+    """Processes named `name`, waited for up to a few seconds to disappear (a pid namespace's
+    last processes are reaped just after bwrap returns)."""
+    for _ in range(50):
+        found = []
+        for comm in Path("/proc").glob("[0-9]*/comm"):
+            try:
+                if comm.read_text().strip() == name:
+                    found.append(int(comm.parent.name))
+            except OSError:
+                pass
+        if not found:
+            return []
+        time.sleep(0.1)
+    return found
+
+
+def test_library_cannot_touch_the_checkout_nor_leave_a_process(tmp_path: Path) -> None:
+    """tamper.c's constructor writes into the checkout by its path, leaves a child in a session
+    of its own and fills its working directory; under make dropin, in the sandbox, the checkout
+    is as it was, no process is left, and the directory holds less than the sandbox's /tmp."""
+    library = build_os_library(tmp_path, "tamper.c", f'CHECKOUT="{ROOT}"')
+    before = tree_digest([])
+    done = subprocess.run(["make", "-s", "dropin", f"OSMEM={library}", "TEST=python",
+                           "DROPIN_TIMEOUT=10"], cwd=ROOT, capture_output=True, text=True,
+                          timeout=120)
+    left = lingering("dropin-linger")
+    for pid in left:                     # the test's own processes, if the sandbox failed
+        os.kill(pid, signal.SIGKILL)
+    assert tree_digest([]) == before, "the library changed the checkout"
+    assert not (ROOT / "tampered-beside-the-Makefile").exists()
+    assert left == [], "a process of the library outlived its run"
+    assert done.returncode == 2, done.stdout + done.stderr     # make: the runner exited 1
+    verdicts = [line for line in done.stdout.splitlines() if line.startswith("python ")]
+    assert len(verdicts) == 1, done.stdout
+    verdict = re.fullmatch(rf"python   crashed: SIGABRT in python3 {AFTER} "
+                           rf"\({re.escape(PYTHON_STEP)}\): tamper: 0 of 2 writes into the "
+                           r"checkout succeeded; (\d+) MiB written of 256", verdicts[0])
+    assert verdict, done.stdout
+    # Full MiB written until the private /tmp was full (the inputs take part of the last one).
+    assert int(verdict[1]) == TMP_MIB - 1
 
 
 def test_independent_source_dir_runs_sqlite_identically(tmp_path: Path) -> None:
@@ -191,13 +235,32 @@ def test_independent_source_dir_runs_sqlite_identically(tmp_path: Path) -> None:
     assert (done.returncode, lines[2]) == (0, "1/1 programs identical under the drop-in")
 
 
-def test_first_difference_names_the_line() -> None:
+@pytest.fixture(scope="module")
+def runner() -> ModuleType:
+    """dropin/dropin.py as a module (it is a script, outside the checker's import path)."""
     spec = importlib.util.spec_from_file_location("dropin_runner", RUNNER)
     assert spec and spec.loader
-    runner = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = runner   # its dataclasses look their module up there
-    spec.loader.exec_module(runner)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module   # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_first_difference_names_the_line(runner: ModuleType) -> None:
     assert runner.first_difference(["$ a", "1", "exit 0"], ["$ a", "2", "exit 0"]) == (
         "line 2: glibc '1', drop-in '2'")
     assert runner.first_difference(["$ a", "1", "exit 0"], ["$ a", "1"]) == (
         "line 3: the drop-in output ends there")
+
+
+def test_driver_report_keeps_the_step_its_stderr_and_cpu(runner: ModuleType) -> None:
+    """What the driver writes on stderr around the steps: the last step started, its own
+    stderr without the driver's line on its signal, the CPU seconds of `times`' second line."""
+    stderr = ("\nosmem-dropin: step 0\n\nosmem-dropin: step 1\nfirst step's\n"
+              "\nosmem-dropin: step 2\nfree(): invalid pointer\nAborted\n"
+              "osmem-dropin: cpu\n0m0.010000s 0m0.000000s\n1m2.500000s 0m0.250000s\n")
+    assert runner.driver_report(stderr, 128 + signal.SIGABRT) == (
+        2, "free(): invalid pointer\n", 62.75)
+    assert runner.driver_report("\nosmem-dropin: step 1\nhalf a li", None) == (
+        1, "half a li", None)
+    assert runner.driver_report("", 1) == (None, "", None)

@@ -12,7 +12,6 @@ whole pytest run): `make test` runs an even sample of each family, `make test-fu
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
@@ -27,7 +26,7 @@ import pytest
 
 import catalogue
 import sandbox
-from support import ROOT
+from support import ROOT, tree_digest
 
 HOSTILE = ROOT / "checker" / "selftest" / "hostile"
 RUN_TIMEOUT = 4.0   # per program; the slowest graded program takes 0.4 s unloaded
@@ -138,23 +137,6 @@ def build_case(case: str, out: Path) -> Path:
     subprocess.run(["make", "-s", "-C", str(HOSTILE), f"CASE={case}", f"OUT={out}"],
                    check=True, capture_output=True, text=True)
     return out / "libosmem.so"
-
-
-def tree_digest(paths: list[Path]) -> str:
-    """A digest of the kit's tracked files (names, modes and contents) and of `paths`' trees."""
-    listed = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True,
-                            check=True).stdout.split(b"\0")
-    files = [ROOT / name.decode() for name in listed if name]
-    for path in paths:
-        files += sorted(p for p in path.rglob("*"))
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(str(path).encode() + b"\0")
-        if path.is_symlink():
-            digest.update(os.readlink(path).encode())
-        elif path.is_file():
-            digest.update(f"{path.stat().st_mode:o}".encode() + path.read_bytes())
-    return digest.hexdigest()
 
 
 def lingering_processes() -> list[str]:

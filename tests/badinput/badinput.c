@@ -14,6 +14,10 @@
  *   corrupt-<what> the invariant checker itself: corrupt one header (as a buggy program
  *                  would), osmem_check_heap must report it; its message goes to stdout. With
  *                  OSMEM_CHECK=1 the next os_malloc aborts with the same message.
+ *   write-after-free-<what>  a freed block's first payload bytes overwritten (bytes, a
+ *                  pointer); the next os_malloc must abort with "osmem: heap corruption: free
+ *                  block 0x... was written after it was freed" (its heap check, with
+ *                  OSMEM_CHECK=1).
  * Aborting cases print "ptr 0x..." (the pointer about to be passed) on stdout, then pass a
  * pointer the allocator never handed out; the library must write exactly
  * "<function>(): invalid pointer 0x...\n" and abort(). Some pointers are chosen so that
@@ -317,6 +321,29 @@ static void corrupt(const char *name)
 	os_malloc(8);   /* with OSMEM_CHECK=1 this aborts */
 }
 
+/*
+ * A program writes into a block it freed (a use after free): the allocator must notice when it
+ * next follows the free index through that block, and abort rather than hand out memory from
+ * links the program wrote.
+ */
+static void write_after_free(const char *name)
+{
+	char *a = os_malloc(100), *guard = os_malloc(100);
+
+	if (!a || !guard)
+		die("os_malloc failed");
+	os_free(a);
+	announce(a);
+	if (!strcmp(name, "write-after-free-bytes"))
+		memset(a, 'A', 8);
+	else if (!strcmp(name, "write-after-free-pointer"))
+		memcpy(a, &guard, sizeof(guard));   /* a list node's `next`, as a stale node keeps */
+	else
+		die("unknown case");
+	os_malloc(8);   /* its best fit is a's block: the index is read there */
+	die("the library did not abort");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2)
@@ -330,6 +357,8 @@ int main(int argc, char **argv)
 		double_free();
 	else if (!strncmp(argv[1], "corrupt-", 8))
 		corrupt(argv[1]);
+	else if (!strncmp(argv[1], "write-after-free-", 17))
+		write_after_free(argv[1]);
 	else
 		invalid(argv[1]);
 	return 0;
