@@ -280,12 +280,12 @@ static void single_insert(struct block_meta *b)
 
 	if (bin_root[i]) {
 		treap_insert(&bin_root[i], b);
-	} else {
-		/* Most bins hold one block or none: no priorities to compare. */
-		bin_root[i] = b;
-		link_set(b, LEFT, NULL);
-		link_set(b, RIGHT, NULL);
+		return;
 	}
+	/* Most bins hold one block or none: no priorities to compare. The bin was empty. */
+	bin_root[i] = b;
+	link_set(b, LEFT, NULL);
+	link_set(b, RIGHT, NULL);
 	if (i) {
 		bin_map[i / 64] |= 1ULL << (i % 64);
 		bin_summary[i / 4096] |= 1ULL << (i / 64 % 64);
