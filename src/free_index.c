@@ -354,8 +354,11 @@ struct block_meta *free_index_pending_pop(void)
 {
 	struct block_meta *first = pending;
 
-	if (first)
-		pending_remove(first);
+	if (first) {
+		pending = link_get(first, NEXT);   /* first is the head: no PREV to unlink */
+		if (pending)
+			link_set(pending, PREV, NULL);
+	}
 	return first;
 }
 
@@ -380,11 +383,15 @@ void free_index_forget_run(struct block_meta *first)
 void free_index_freed(struct block_meta *block)
 {
 	struct block_meta *prev = block->prev;
+	bool next_free = is_free(block->next);
 
-	if (is_free(block->next))
+	if (next_free)
 		free_index_forget_run(block->next);
 	if (!is_free(prev)) {
-		free_index_add_run(block);
+		if (next_free)
+			pending_push(block);   /* block now starts next's run: two blocks or more */
+		else
+			single_insert(block);
 	} else if (!is_free(prev->prev)) {
 		/* prev was a single: its run now has two blocks or more. */
 		single_remove(prev);
