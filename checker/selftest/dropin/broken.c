@@ -45,23 +45,7 @@ void *os_malloc(size_t size)
 #endif
 }
 
-#if !defined(BREAK_no_calloc)
-void *os_calloc(size_t nmemb, size_t size)
-{
-	(void)nmemb;
-	(void)size;
-	return NULL;
-}
+#if defined(BREAK_no_calloc)
+#define UNREACHED_NO_CALLOC
 #endif
-
-void *os_realloc(void *ptr, size_t size)
-{
-	(void)ptr;
-	(void)size;
-	return NULL;
-}
-
-void os_free(void *ptr)
-{
-	(void)ptr;
-}
+#include "unreached_api.h"

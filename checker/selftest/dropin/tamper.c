@@ -99,21 +99,4 @@ void *os_malloc(size_t size)
 	return NULL;
 }
 
-void *os_calloc(size_t nmemb, size_t size)
-{
-	(void)nmemb;
-	(void)size;
-	return NULL;
-}
-
-void *os_realloc(void *ptr, size_t size)
-{
-	(void)ptr;
-	(void)size;
-	return NULL;
-}
-
-void os_free(void *ptr)
-{
-	(void)ptr;
-}
+#include "unreached_api.h"
