@@ -110,10 +110,10 @@ clean:
 FUZZ := $(PYTHON) checker/fuzz.py --osmem=$(OSMEM) --tracer=$(TRACER) --run-timeout=$(RUN_TIMEOUT)
 .PHONY: fuzz replay
 
-fuzz: deps src/libosmem.so build/tests/replay $(MARKERS)
+fuzz: deps src/libosmem.so build/tests/replay $(MARKERS) $(LAUNCHER)
 	@$(FUZZ) fuzz $(if $(RUNS),--runs=$(RUNS)) $(if $(SEED),--seed=$(SEED))
 
-replay: deps src/libosmem.so build/tests/replay $(MARKERS)
+replay: deps src/libosmem.so build/tests/replay $(MARKERS) $(LAUNCHER)
 	@test -n "$(OPS)" || { echo "usage: make replay OPS=<script> [OSMEM=...]" >&2; exit 2; }
 	@$(FUZZ) replay $(OPS)
 # ---- end of random differential testing ------------------------------------------------------

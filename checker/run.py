@@ -136,6 +136,8 @@ def _launch(work: Path, program: Path, lib_dir: Path, tracer: str, markers: Path
            **dict(options.env)}
     if tracer == "strace":
         env["LD_PRELOAD"] = inside["lib/" + markers.name]
+    if "launcher" not in inside:
+        raise FileNotFoundError(f"the kit's launcher {sandbox.LAUNCHER} is missing: run `make`")
     launch = sandbox.launcher_command(inside["launcher"], sandbox.Limits.for_timeout(timeout),
                                       [inside[program.name], *inputs])
     if confined:

@@ -165,7 +165,8 @@ static inline void attach(struct block_meta **root, struct block_meta *parent, i
 		*root = child;
 }
 
-static void treap_insert(struct block_meta **root, struct block_meta *n)
+/* Out of line: the one-node fast path in single_insert then saves no registers. */
+static void __attribute__((noinline)) treap_insert(struct block_meta **root, struct block_meta *n)
 {
 	uint64_t rank = priority(n);
 	struct block_meta *parent = NULL, *t = *root;
@@ -198,8 +199,8 @@ static void treap_insert(struct block_meta **root, struct block_meta *n)
 	link_set(above, above_side, NULL);
 }
 
-/* n is in the treap. */
-static void treap_remove(struct block_meta **root, struct block_meta *n)
+/* n is in the treap. Out of line, as treap_insert. */
+static void __attribute__((noinline)) treap_remove(struct block_meta **root, struct block_meta *n)
 {
 	struct block_meta *parent = NULL, *t = *root;
 	int side = LEFT;
@@ -226,6 +227,20 @@ static void treap_remove(struct block_meta **root, struct block_meta *n)
 		}
 	}
 	attach(root, parent, side, a ? a : b);
+}
+
+/* Removes n if it is the root with at most one child, as in most bins: no walk, no priorities. */
+static inline bool treap_remove_lone_root(struct block_meta **root, struct block_meta *n)
+{
+	if (*root != n)
+		return false;
+
+	struct block_meta *left = link_get(n, LEFT), *right = link_get(n, RIGHT);
+
+	if (left && right)
+		return false;
+	*root = left ? left : right;
+	return true;
 }
 
 static struct block_meta *treap_leftmost(struct block_meta *t)
@@ -263,7 +278,14 @@ static void single_insert(struct block_meta *b)
 {
 	size_t i = bin_of(b->size);
 
-	treap_insert(&bin_root[i], b);
+	if (bin_root[i]) {
+		treap_insert(&bin_root[i], b);
+		return;
+	}
+	/* Most bins hold one block or none: no priorities to compare. The bin was empty. */
+	bin_root[i] = b;
+	link_set(b, LEFT, NULL);
+	link_set(b, RIGHT, NULL);
 	if (i) {
 		bin_map[i / 64] |= 1ULL << (i % 64);
 		bin_summary[i / 4096] |= 1ULL << (i / 64 % 64);
@@ -274,7 +296,8 @@ static void single_remove(struct block_meta *b)
 {
 	size_t i = bin_of(b->size);
 
-	treap_remove(&bin_root[i], b);
+	if (!treap_remove_lone_root(&bin_root[i], b))
+		treap_remove(&bin_root[i], b);
 	if (i && !bin_root[i]) {
 		bin_map[i / 64] &= ~(1ULL << (i % 64));
 		if (!bin_map[i / 64])
@@ -331,8 +354,11 @@ struct block_meta *free_index_pending_pop(void)
 {
 	struct block_meta *first = pending;
 
-	if (first)
-		pending_remove(first);
+	if (first) {
+		pending = link_get(first, NEXT);   /* first is the head: no PREV to unlink */
+		if (pending)
+			link_set(pending, PREV, NULL);
+	}
 	return first;
 }
 
@@ -357,11 +383,15 @@ void free_index_forget_run(struct block_meta *first)
 void free_index_freed(struct block_meta *block)
 {
 	struct block_meta *prev = block->prev;
+	bool next_free = is_free(block->next);
 
-	if (is_free(block->next))
+	if (next_free)
 		free_index_forget_run(block->next);
 	if (!is_free(prev)) {
-		free_index_add_run(block);
+		if (next_free)
+			pending_push(block);   /* block now starts next's run: two blocks or more */
+		else
+			single_insert(block);
 	} else if (!is_free(prev->prev)) {
 		/* prev was a single: its run now has two blocks or more. */
 		single_remove(prev);
