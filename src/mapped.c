@@ -35,10 +35,18 @@ static struct block_meta *registry;
 static const struct block_meta *live[LIVE_SLOTS];
 static size_t live_count, spilled;
 
+/*
+ * The page number, folded: mappings are page-aligned, and neighbouring mappings (the kernel
+ * places them side by side) land in neighbouring slots, so the table's pages that are touched,
+ * and become resident, are about one per 2 MiB of address space the live mappings span
+ * (a scrambling hash would touch one page per mapping, up to the whole megabyte). The fold
+ * keeps mappings 512 MiB apart off each other's slots.
+ */
 static size_t home_slot(const struct block_meta *block)
 {
-	/* Fibonacci hashing of the page number: mappings are page-aligned. */
-	return (size_t)(((uint64_t)(uintptr_t)block >> 12) * 0x9e3779b97f4a7c15ULL >> 47);
+	uintptr_t page = (uintptr_t)block >> 12;
+
+	return (size_t)(page ^ page >> 17) & (LIVE_SLOTS - 1);
 }
 
 static size_t slot_after(size_t slot)
