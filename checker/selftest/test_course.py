@@ -438,6 +438,7 @@ TOTALS_STUDENTS = ("independent", "first-fit")
 def test_grade_all_totals_match_make_check(tmp_path: Path, first_fit_sources: list[Path],
                                            student: str) -> None:
     folder = tmp_path / "class"
+    folder.mkdir()
     if student == "first-fit":
         src_tree(folder / student, first_fit_sources)
         osmem, _ = stage(folder / student, tmp_path / "first-fit-build")
