@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import resource
 import shutil
 import signal
@@ -168,8 +169,26 @@ def _read_capped(path: Path, limit: int) -> tuple[str, bool]:
     return data[:limit].decode("utf-8", "replace"), len(data) > limit
 
 
+# The tracer's own words when it could not start the kit's launcher, a copy made a moment
+# before, which nothing of the submission has touched yet: the kit's failure, never the
+# submission's. Seen once in some 6,600 runs on a loaded machine ("strace: exec: Exec format
+# error"), so such a run is made again, once. (A program printing the same words first gains
+# nothing: its run is made again, and the second run counts.)
+TRACER_COULD_NOT_START = re.compile(r'^(strace: exec: |"[^"]*" is not an ELF file)')
+START_ATTEMPTS = 2
+
+
 def run_traced(program: Path, lib_dir: Path, tracer: str, markers: Path, timeout: float,
                args: list[str] | None = None, options: Options = Options()) -> Run:
+    for _ in range(START_ATTEMPTS):
+        run = _run_traced_once(program, lib_dir, tracer, markers, timeout, args, options)
+        if not TRACER_COULD_NOT_START.match(run.stderr):
+            break
+    return run
+
+
+def _run_traced_once(program: Path, lib_dir: Path, tracer: str, markers: Path, timeout: float,
+                     args: list[str] | None, options: Options) -> Run:
     confined = options.sandbox and sandbox.enabled()
     with tempfile.TemporaryDirectory(prefix="osmem-run-") as tmp:
         work = Path(tmp)

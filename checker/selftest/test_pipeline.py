@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import events
+import run
 from compare import MAX_DIFF_LINES, compare
 from normalise import normalise
 from parse import Syscall, parse_ltrace, parse_strace
@@ -186,3 +189,18 @@ def test_score_table_lists_rows_and_total() -> None:
         "b          0/3    failed  crashed: killed by SIGSEGV",
         "Total: 97/100",
     ]
+
+
+def test_a_tracer_that_could_not_start_the_launcher_is_run_again_once(monkeypatch) -> None:
+    def made(stderr: str) -> run.Run:
+        return run.Run("prog", "strace", "", "", stderr, 1, 5.0)
+
+    outcomes = [made("strace: exec: Exec format error\n"), made("the program's own words\n")]
+    monkeypatch.setattr(run, "_run_traced_once", lambda *args: outcomes.pop(0))
+    got = run.run_traced(Path("prog"), Path("lib"), "strace", Path("markers"), 5.0)
+    assert got.stderr == "the program's own words\n" and outcomes == []
+
+    stuck = [made('"/tmp/x/launcher" is not an ELF file\n')] * 3
+    monkeypatch.setattr(run, "_run_traced_once", lambda *args: stuck.pop(0))
+    got = run.run_traced(Path("prog"), Path("lib"), "strace", Path("markers"), 5.0)
+    assert got.stderr.endswith("is not an ELF file\n") and len(stuck) == 1, "two attempts"
