@@ -20,6 +20,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,16 +172,20 @@ def _read_capped(path: Path, limit: int) -> tuple[str, bool]:
 
 # The tracer's own words when it could not start the kit's launcher, a copy made a moment
 # before, which nothing of the submission has touched yet: the kit's failure, never the
-# submission's. Seen once in some 6,600 runs on a loaded machine ("strace: exec: Exec format
-# error"), so such a run is made again, once. (A program printing the same words first gains
-# nothing: its run is made again, and the second run counts.)
+# submission's. Seen on a loaded machine about once in 2,500 fuzz runs ("strace: exec: Exec
+# format error"), once on two attempts in a row; its cause is not known. So such a run is made
+# again, after a pause, up to two more times, and what the copy held is added to the report. (A program printing the same words first
+# gains nothing: its run is made again, and the last run counts.)
 TRACER_COULD_NOT_START = re.compile(r'^(strace: exec: |"[^"]*" is not an ELF file)')
-START_ATTEMPTS = 2
+START_ATTEMPTS = 3
+START_PAUSE = 1.0              # seconds between two attempts
 
 
 def run_traced(program: Path, lib_dir: Path, tracer: str, markers: Path, timeout: float,
                args: list[str] | None = None, options: Options = Options()) -> Run:
-    for _ in range(START_ATTEMPTS):
+    for attempt in range(START_ATTEMPTS):
+        if attempt:
+            time.sleep(START_PAUSE)
         run = _run_traced_once(program, lib_dir, tracer, markers, timeout, args, options)
         if not TRACER_COULD_NOT_START.match(run.stderr):
             break
@@ -219,4 +224,17 @@ def _run_traced_once(program: Path, lib_dir: Path, tracer: str, markers: Path, t
             trace, truncated = _read_capped(trace_file, TRACE_LIMIT)
         stdout, _ = _read_capped(work / "stdout", OUTPUT_LIMIT)
         stderr, _ = _read_capped(work / "stderr", OUTPUT_LIMIT)
+        if TRACER_COULD_NOT_START.match(stderr):
+            stderr += _staged_launcher_state(work / "files" / "launcher")
     return Run(program.name, tracer, trace, stdout, stderr, returncode, timeout, truncated)
+
+
+def _staged_launcher_state(copy: Path) -> str:
+    """What the tracer found when it could not start the launcher's copy, for the report."""
+    try:
+        head = copy.read_bytes()[:4]
+        return (f"(the launcher's copy: {copy.stat().st_size} bytes of "
+                f"{sandbox.LAUNCHER.stat().st_size}, starting {head!r})\n")
+    except OSError as error:
+        return f"(the launcher's copy: {error})\n"
+

@@ -191,7 +191,9 @@ def test_score_table_lists_rows_and_total() -> None:
     ]
 
 
-def test_a_tracer_that_could_not_start_the_launcher_is_run_again_once(monkeypatch) -> None:
+def test_a_tracer_that_could_not_start_the_launcher_is_run_again(monkeypatch) -> None:
+    monkeypatch.setattr(run, "START_PAUSE", 0.0)
+
     def made(stderr: str) -> run.Run:
         return run.Run("prog", "strace", "", "", stderr, 1, 5.0)
 
@@ -200,7 +202,7 @@ def test_a_tracer_that_could_not_start_the_launcher_is_run_again_once(monkeypatc
     got = run.run_traced(Path("prog"), Path("lib"), "strace", Path("markers"), 5.0)
     assert got.stderr == "the program's own words\n" and outcomes == []
 
-    stuck = [made('"/tmp/x/launcher" is not an ELF file\n')] * 3
+    stuck = [made('"/tmp/x/launcher" is not an ELF file\n')] * 4
     monkeypatch.setattr(run, "_run_traced_once", lambda *args: stuck.pop(0))
     got = run.run_traced(Path("prog"), Path("lib"), "strace", Path("markers"), 5.0)
-    assert got.stderr.endswith("is not an ELF file\n") and len(stuck) == 1, "two attempts"
+    assert got.stderr.endswith("is not an ELF file\n") and len(stuck) == 1, "three attempts"
