@@ -139,7 +139,7 @@ def _launch(work: Path, program: Path, lib_dir: Path, tracer: str, markers: Path
     if tracer == "strace":
         env["LD_PRELOAD"] = inside["lib/" + markers.name]
     if "launcher" not in inside:
-        raise FileNotFoundError(f"the kit's launcher {sandbox.LAUNCHER} is missing: run `make`")
+        raise LauncherMissing(f"the kit's launcher {sandbox.LAUNCHER} is missing: run `make`")
     launch = sandbox.launcher_command(inside["launcher"], sandbox.Limits.for_timeout(timeout),
                                       [inside[program.name], *inputs])
     if confined:
@@ -170,15 +170,21 @@ def _read_capped(path: Path, limit: int) -> tuple[str, bool]:
     return data[:limit].decode("utf-8", "replace"), len(data) > limit
 
 
-# The tracer's own words when it could not start the kit's launcher, a copy made a moment
-# before, which nothing of the submission has touched yet: the kit's failure, never the
-# submission's. Seen on a loaded machine about once in 2,500 fuzz runs ("strace: exec: Exec
-# format error"), once on two attempts in a row; its cause is not known. So such a run is made
-# again, after a pause, up to two more times, and what the copy held is added to the report. (A program printing the same words first
-# gains nothing: its run is made again, and the last run counts.)
+# The kit's launcher could not be started: the tracer's own words when exec failed on the copy
+# made a moment before, which nothing of the submission has touched yet, or the launcher not
+# found when it was to be copied. The kit's failure, never the submission's. Seen on a loaded
+# machine about once in 2,500 fuzz runs, "strace: exec: Exec format error" and once the
+# launcher not found, although its file was there before and after, unchanged; the cause is not
+# known. So such a run is made again, after a pause, up to two more times, and what the copy
+# held is added to the report. (A program printing the same words first gains nothing: its run
+# is made again, and the last run counts.)
 TRACER_COULD_NOT_START = re.compile(r'^(strace: exec: |"[^"]*" is not an ELF file)')
 START_ATTEMPTS = 3
 START_PAUSE = 1.0              # seconds between two attempts
+
+
+class LauncherMissing(FileNotFoundError):
+    """The kit's launcher was not there to be copied into the run."""
 
 
 def run_traced(program: Path, lib_dir: Path, tracer: str, markers: Path, timeout: float,
@@ -186,7 +192,12 @@ def run_traced(program: Path, lib_dir: Path, tracer: str, markers: Path, timeout
     for attempt in range(START_ATTEMPTS):
         if attempt:
             time.sleep(START_PAUSE)
-        run = _run_traced_once(program, lib_dir, tracer, markers, timeout, args, options)
+        try:
+            run = _run_traced_once(program, lib_dir, tracer, markers, timeout, args, options)
+        except LauncherMissing:
+            if attempt == START_ATTEMPTS - 1:
+                raise
+            continue
         if not TRACER_COULD_NOT_START.match(run.stderr):
             break
     return run

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import events
 import run
 from compare import MAX_DIFF_LINES, compare
@@ -206,3 +208,26 @@ def test_a_tracer_that_could_not_start_the_launcher_is_run_again(monkeypatch) ->
     monkeypatch.setattr(run, "_run_traced_once", lambda *args: stuck.pop(0))
     got = run.run_traced(Path("prog"), Path("lib"), "strace", Path("markers"), 5.0)
     assert got.stderr.endswith("is not an ELF file\n") and len(stuck) == 1, "three attempts"
+
+
+    attempts = []
+
+    def missing_twice(*args) -> run.Run:
+        attempts.append(1)
+        if len(attempts) < 3:
+            raise run.LauncherMissing("not there")
+        return made("ran\n")
+
+    monkeypatch.setattr(run, "_run_traced_once", missing_twice)
+    got = run.run_traced(Path("prog"), Path("lib"), "strace", Path("markers"), 5.0)
+    assert got.stderr == "ran\n" and len(attempts) == 3
+
+    def always_missing(*args) -> run.Run:
+        attempts.append(1)
+        raise run.LauncherMissing("not there")
+
+    attempts.clear()
+    monkeypatch.setattr(run, "_run_traced_once", always_missing)
+    with pytest.raises(run.LauncherMissing):
+        run.run_traced(Path("prog"), Path("lib"), "strace", Path("markers"), 5.0)
+    assert len(attempts) == 3
