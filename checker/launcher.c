@@ -21,8 +21,9 @@
  *
  * Invariants: statically linked and allocation-free, so that it runs in a sandbox that holds
  * nothing but the program and its libraries, and leaves no trace after its execve other than
- * the limits and the filter; on any failure it exits with 125 and one line on stderr, without
- * running PROGRAM.
+ * the limits and the filter; on any failure it exits with 125 and one line on stderr (the
+ * errno's text, for an execve that failed), without running PROGRAM. An execve that fails
+ * with a transient error (EAGAIN, ETXTBSY) is tried again, for up to a second.
  */
 #define _GNU_SOURCE /* CLONE_UNTRACED */
 #include <errno.h>
@@ -32,6 +33,7 @@
 #include <sched.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -40,6 +42,8 @@
 #include "printf.h"
 
 #define LAUNCH_FAILED 125
+#define EXEC_TRIES 20
+#define EXEC_PAUSE_US 50000
 
 #if defined(__x86_64__)
 #define NATIVE_ARCH AUDIT_ARCH_X86_64
@@ -115,6 +119,15 @@ int main(int argc, char *argv[])
 	limit(RLIMIT_NPROC, number(argv[4], "PROCESSES"), "processes");
 	limit(RLIMIT_CORE, 0, "core file size");
 	install_filter();
-	execvp(argv[5], &argv[5]);
-	fail("cannot run", argv[5]);
+	/* EAGAIN and ETXTBSY pass: other sandboxes' processes, a copy's writer closing it. */
+	for (int tries = 1; ; tries++) {
+		execvp(argv[5], &argv[5]);
+		if ((errno != EAGAIN && errno != ETXTBSY) || tries == EXEC_TRIES)
+			break;
+		usleep(EXEC_PAUSE_US);
+	}
+	const char *why = strerror(errno);
+
+	osmem_dprintf(STDERR_FILENO, "osmem-launcher: cannot run: %s: %s\n", argv[5], why);
+	_exit(LAUNCH_FAILED);
 }
