@@ -66,31 +66,45 @@ static struct block_meta *pending;
 
 /*
  * The 12 bytes a FREE block lends the index: the header's 4 bytes of padding after `status`
- * and the first 8 payload bytes. A link is 48 bits (an address >> 3): link 0 keeps its low 32
- * bits in the padding and its high 16 in payload bytes 4-5; link 1 keeps its low 32 bits in
- * payload bytes 0-3 and its high 16 in payload bytes 6-7.
+ * and the first 8 payload bytes, read and written as one 32-bit and one 64-bit word. A link is
+ * 48 bits (an address >> 3): link 1 is the low 48 bits of the payload word; link 0 keeps its
+ * low 32 bits in the padding and its high 16 in the payload word's top 16 bits.
  */
 #define PAD_OFFSET (offsetof(struct block_meta, status) + sizeof(int))
 _Static_assert(PAD_OFFSET + sizeof(uint32_t) == offsetof(struct block_meta, prev),
 	       "block_meta has 4 bytes of padding after status");
 
+#define LINK_MASK 0xffffffffffffULL
+
 enum { LEFT = 0, RIGHT = 1, PREV = 0, NEXT = 1 };
 
-static inline char *link_low(const struct block_meta *b, int which)
+static inline uint32_t pad_word(const struct block_meta *b)
 {
-	return (char *)b + (which ? META_SIZE : PAD_OFFSET);
+	uint32_t pad;
+
+	memcpy(&pad, (const char *)b + PAD_OFFSET, sizeof(pad));
+	return pad;
 }
 
-static inline char *link_high(const struct block_meta *b, int which)
+static inline uint64_t payload_word(const struct block_meta *b)
 {
-	return (char *)b + META_SIZE + 4 + 2 * which;
+	uint64_t word;
+
+	memcpy(&word, (const char *)b + META_SIZE, sizeof(word));
+	return word;
+}
+
+static inline void store_links(struct block_meta *b, uint32_t pad, uint64_t word)
+{
+	memcpy((char *)b + PAD_OFFSET, &pad, sizeof(pad));
+	memcpy((char *)b + META_SIZE, &word, sizeof(word));
 }
 
 /*
  * A link is stored XORed with a key drawn from the address of the block that holds it (as
  * glibc's safe-linking does), so bytes a program writes into a freed payload (a pointer of its
  * own, zeros, text) decode to an address outside the heap or to a block that is not FREE, and
- * link_get() stops there instead of walking into it.
+ * link_get() stops there instead of walking into it. The key has 48 bits.
  */
 static inline uint64_t link_key(const struct block_meta *b)
 {
@@ -100,19 +114,31 @@ static inline uint64_t link_key(const struct block_meta *b)
 /* The link as stored, unchecked: for the verifier, which checks what it follows itself. */
 static inline struct block_meta *link_decode(const struct block_meta *b, int which)
 {
-	uint32_t low;
-	uint16_t high;
+	uint64_t word = payload_word(b);
+	uint64_t stored[2] = { (word >> 48) << 32 | pad_word(b), word & LINK_MASK };
 
-	memcpy(&low, link_low(b, which), sizeof(low));
-	memcpy(&high, link_high(b, which), sizeof(high));
-	return (struct block_meta *)(uintptr_t)((((uint64_t)high << 32 | low) ^ link_key(b)) << 3);
+	return (struct block_meta *)(uintptr_t)((stored[which] ^ link_key(b)) << 3);
 }
 
-static void __attribute__((noreturn, cold)) written_after_free(const struct block_meta *b)
+static void __attribute__((noreturn, cold, noinline))
+written_after_free(const struct block_meta *b)
 {
 	osmem_dprintf(STDERR_FILENO, "osmem: heap corruption: free block %p was written after "
 		      "it was freed\n", payload_of((struct block_meta *)b));
 	abort();
+}
+
+/*
+ * `to` may be followed: NULL, or a FREE block whose links lie inside the heap. One unsigned
+ * comparison covers both ends of the heap (which holds at least HEAP_PREALLOC bytes whenever
+ * a FREE block exists).
+ */
+static inline bool link_target_sound(const struct block_meta *to)
+{
+	uintptr_t from_start = (uintptr_t)to - heap_start();
+
+	return !to || (from_start <= heap_break() - heap_start() - (META_SIZE + ALIGNMENT) &&
+		       to->status == STATUS_FREE);
 }
 
 /* The link, which must lead to a FREE block inside the heap (or be NULL); else abort. */
@@ -120,19 +146,40 @@ static inline struct block_meta *link_get(const struct block_meta *b, int which)
 {
 	struct block_meta *to = link_decode(b, which);
 
-	if (to && (!heap_contains(to, META_SIZE + ALIGNMENT) || to->status != STATUS_FREE))
+	if (__builtin_expect(!link_target_sound(to), 0))
 		written_after_free(b);
 	return to;
 }
 
+static inline uint64_t link_encode(const struct block_meta *b, const struct block_meta *to)
+{
+	return (uint64_t)(uintptr_t)to >> 3 ^ link_key(b);
+}
+
 static inline void link_set(struct block_meta *b, int which, struct block_meta *to)
 {
-	uint64_t v = ((uint64_t)(uintptr_t)to >> 3 ^ link_key(b)) & 0xffffffffffffULL;
-	uint32_t low = (uint32_t)v;
-	uint16_t high = (uint16_t)(v >> 32);
+	uint64_t v = link_encode(b, to);
+	uint64_t word = payload_word(b);
+	uint32_t pad[2] = { (uint32_t)v, pad_word(b) };
+	uint64_t words[2] = { (word & LINK_MASK) | (v >> 32) << 48, (word & ~LINK_MASK) | v };
 
-	memcpy(link_low(b, which), &low, sizeof(low));
-	memcpy(link_high(b, which), &high, sizeof(high));
+	store_links(b, pad[which], words[which]);
+}
+
+/* Both links of b at once: no read of what was there. */
+static inline void links_set(struct block_meta *b, struct block_meta *to0, struct block_meta *to1)
+{
+	uint64_t v0 = link_encode(b, to0);
+
+	store_links(b, (uint32_t)v0, link_encode(b, to1) | (v0 >> 32) << 48);
+}
+
+/* Both links of b are NULL: a comparison of the stored words, no decoding. */
+static inline bool links_null(const struct block_meta *b)
+{
+	uint64_t key = link_key(b);
+
+	return pad_word(b) == (uint32_t)key && payload_word(b) == (key | (key >> 32) << 48);
 }
 
 static inline bool is_free(const struct block_meta *b)
@@ -150,9 +197,14 @@ static inline uint64_t priority(const struct block_meta *b)
 	return x ^ (x >> 31);
 }
 
-static inline bool key_less(const struct block_meta *a, const struct block_meta *b)
+/*
+ * The treap walks below choose a side by comparing addresses, which a branch predictor cannot
+ * guess: they compute the side as a number and index with it, so the compiler emits
+ * conditional moves rather than jumps. 0 is LEFT (keys below), 1 is RIGHT.
+ */
+static inline int key_less(const struct block_meta *a, const struct block_meta *b)
 {
-	return a->size < b->size || (a->size == b->size && a < b);
+	return (a->size < b->size) | ((a->size == b->size) & (a < b));
 }
 
 /* Points the link `side` of parent (the root when parent is NULL) at child. */
@@ -174,73 +226,59 @@ static void __attribute__((noinline)) treap_insert(struct block_meta **root, str
 
 	while (t && priority(t) >= rank) {
 		parent = t;
-		side = key_less(n, t) ? LEFT : RIGHT;
+		side = !key_less(n, t);
 		t = link_get(t, side);
 	}
 	attach(root, parent, side, n);
-	/* The subtree t splits around n: its keys below n go left of n, the others right. */
-	struct block_meta *below = n, *above = n;
-	int below_side = LEFT, above_side = RIGHT;
+	/*
+	 * The subtree t splits around n: its keys below n hang on a chain from n's LEFT link
+	 * (each next one on its predecessor's RIGHT), the others on a chain from n's RIGHT link
+	 * (each next one on its predecessor's LEFT). end[below]/end_side[below] is where the next
+	 * node of each chain is linked: below = 1 for the chain of keys below n.
+	 */
+	struct block_meta *end[2] = { n, n };
+	int end_side[2] = { RIGHT, LEFT };
 
 	while (t) {
-		if (key_less(t, n)) {
-			link_set(below, below_side, t);
-			below = t;
-			below_side = RIGHT;
-			t = link_get(t, RIGHT);
-		} else {
-			link_set(above, above_side, t);
-			above = t;
-			above_side = LEFT;
-			t = link_get(t, LEFT);
-		}
+		int below = key_less(t, n);
+
+		link_set(end[below], end_side[below], t);
+		end[below] = t;
+		end_side[below] = below;
+		t = link_get(t, below);
 	}
-	link_set(below, below_side, NULL);
-	link_set(above, above_side, NULL);
+	link_set(end[0], end_side[0], NULL);
+	link_set(end[1], end_side[1], NULL);
 }
 
 /* n is in the treap. Out of line, as treap_insert. */
-static void __attribute__((noinline)) treap_remove(struct block_meta **root, struct block_meta *n)
+static inline void treap_remove(struct block_meta **root, struct block_meta *n)
 {
 	struct block_meta *parent = NULL, *t = *root;
 	int side = LEFT;
 
 	while (t != n) {
 		parent = t;
-		side = key_less(n, t) ? LEFT : RIGHT;
+		side = !key_less(n, t);
 		t = link_get(t, side);
 	}
-	/* n's subtrees join in its place, the higher priority on top at each step. */
-	struct block_meta *a = link_get(n, LEFT), *b = link_get(n, RIGHT);
+	/*
+	 * n's subtrees (sub[LEFT], sub[RIGHT]) join in its place, the higher priority on top at
+	 * each step; the left one wins ties. The one on top keeps its own side towards the other
+	 * subtree open: a left subtree's RIGHT link, a right one's LEFT link.
+	 */
+	struct block_meta *sub[2] = { link_get(n, LEFT), link_get(n, RIGHT) };
 
-	while (a && b) {
-		if (priority(a) > priority(b)) {
-			attach(root, parent, side, a);
-			parent = a;
-			side = RIGHT;
-			a = link_get(a, RIGHT);
-		} else {
-			attach(root, parent, side, b);
-			parent = b;
-			side = LEFT;
-			b = link_get(b, LEFT);
-		}
+	while (sub[LEFT] && sub[RIGHT]) {
+		int up = priority(sub[LEFT]) <= priority(sub[RIGHT]);
+		struct block_meta *top = sub[up];
+
+		attach(root, parent, side, top);
+		parent = top;
+		side = !up;
+		sub[up] = link_get(top, !up);
 	}
-	attach(root, parent, side, a ? a : b);
-}
-
-/* Removes n if it is the root with at most one child, as in most bins: no walk, no priorities. */
-static inline bool treap_remove_lone_root(struct block_meta **root, struct block_meta *n)
-{
-	if (*root != n)
-		return false;
-
-	struct block_meta *left = link_get(n, LEFT), *right = link_get(n, RIGHT);
-
-	if (left && right)
-		return false;
-	*root = left ? left : right;
-	return true;
+	attach(root, parent, side, sub[LEFT] ? sub[LEFT] : sub[RIGHT]);
 }
 
 static struct block_meta *treap_leftmost(struct block_meta *t)
@@ -274,7 +312,20 @@ static inline size_t bin_of(size_t size)
 	return size < BIN_LIMIT ? size / ALIGNMENT : 0;
 }
 
-static void single_insert(struct block_meta *b)
+static inline void bin_mark(size_t i)
+{
+	bin_map[i / 64] |= 1ULL << (i % 64);
+	bin_summary[i / 4096] |= 1ULL << (i / 64 % 64);
+}
+
+static inline void bin_unmark(size_t i)
+{
+	bin_map[i / 64] &= ~(1ULL << (i % 64));
+	if (!bin_map[i / 64])
+		bin_summary[i / 4096] &= ~(1ULL << (i / 64 % 64));
+}
+
+static inline void single_insert(struct block_meta *b)
 {
 	size_t i = bin_of(b->size);
 
@@ -284,25 +335,30 @@ static void single_insert(struct block_meta *b)
 	}
 	/* Most bins hold one block or none: no priorities to compare. The bin was empty. */
 	bin_root[i] = b;
-	link_set(b, LEFT, NULL);
-	link_set(b, RIGHT, NULL);
-	if (i) {
-		bin_map[i / 64] |= 1ULL << (i % 64);
-		bin_summary[i / 4096] |= 1ULL << (i / 64 % 64);
-	}
+	links_set(b, NULL, NULL);
+	if (i)
+		bin_mark(i);
 }
 
-static void single_remove(struct block_meta *b)
+static void __attribute__((noinline)) single_remove_from_treap(struct block_meta *b, size_t i)
+{
+	treap_remove(&bin_root[i], b);
+	if (i && !bin_root[i])
+		bin_unmark(i);
+}
+
+static inline void single_remove(struct block_meta *b)
 {
 	size_t i = bin_of(b->size);
 
-	if (!treap_remove_lone_root(&bin_root[i], b))
-		treap_remove(&bin_root[i], b);
-	if (i && !bin_root[i]) {
-		bin_map[i / 64] &= ~(1ULL << (i % 64));
-		if (!bin_map[i / 64])
-			bin_summary[i / 4096] &= ~(1ULL << (i / 64 % 64));
+	/* The lone node of its bin, as in most bins: its links need no decoding. */
+	if (bin_root[i] == b && links_null(b)) {
+		bin_root[i] = NULL;
+		if (i)
+			bin_unmark(i);
+		return;
 	}
+	single_remove_from_treap(b, i);
 }
 
 /* The first non-empty bin >= i (i > 0), or 0 when there is none. */
