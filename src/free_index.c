@@ -115,9 +115,9 @@ static inline uint64_t link_key(const struct block_meta *b)
 static inline struct block_meta *link_decode(const struct block_meta *b, int which)
 {
 	uint64_t word = payload_word(b);
-	uint64_t stored[2] = { (word >> 48) << 32 | pad_word(b), word & LINK_MASK };
+	uint64_t stored = which ? word & LINK_MASK : (word >> 48) << 32 | pad_word(b);
 
-	return (struct block_meta *)(uintptr_t)((stored[which] ^ link_key(b)) << 3);
+	return (struct block_meta *)(uintptr_t)((stored ^ link_key(b)) << 3);
 }
 
 static void __attribute__((noreturn, cold, noinline))
@@ -160,10 +160,10 @@ static inline void link_set(struct block_meta *b, int which, struct block_meta *
 {
 	uint64_t v = link_encode(b, to);
 	uint64_t word = payload_word(b);
-	uint32_t pad[2] = { (uint32_t)v, pad_word(b) };
-	uint64_t words[2] = { (word & LINK_MASK) | (v >> 32) << 48, (word & ~LINK_MASK) | v };
+	uint32_t pad = which ? pad_word(b) : (uint32_t)v;
 
-	store_links(b, pad[which], words[which]);
+	word = which ? (word & ~LINK_MASK) | v : (word & LINK_MASK) | (v >> 32) << 48;
+	store_links(b, pad, word);
 }
 
 /* Both links of b at once: no read of what was there. */
@@ -197,14 +197,9 @@ static inline uint64_t priority(const struct block_meta *b)
 	return x ^ (x >> 31);
 }
 
-/*
- * The treap walks below choose a side by comparing addresses, which a branch predictor cannot
- * guess: they compute the side as a number and index with it, so the compiler emits
- * conditional moves rather than jumps. 0 is LEFT (keys below), 1 is RIGHT.
- */
-static inline int key_less(const struct block_meta *a, const struct block_meta *b)
+static inline bool key_less(const struct block_meta *a, const struct block_meta *b)
 {
-	return (a->size < b->size) | ((a->size == b->size) & (a < b));
+	return a->size < b->size || (a->size == b->size && a < b);
 }
 
 /* Points the link `side` of parent (the root when parent is NULL) at child. */
@@ -226,32 +221,32 @@ static void __attribute__((noinline)) treap_insert(struct block_meta **root, str
 
 	while (t && priority(t) >= rank) {
 		parent = t;
-		side = !key_less(n, t);
+		side = key_less(n, t) ? LEFT : RIGHT;
 		t = link_get(t, side);
 	}
 	attach(root, parent, side, n);
-	/*
-	 * The subtree t splits around n: its keys below n hang on a chain from n's LEFT link
-	 * (each next one on its predecessor's RIGHT), the others on a chain from n's RIGHT link
-	 * (each next one on its predecessor's LEFT). end[below]/end_side[below] is where the next
-	 * node of each chain is linked: below = 1 for the chain of keys below n.
-	 */
-	struct block_meta *end[2] = { n, n };
-	int end_side[2] = { RIGHT, LEFT };
+	/* The subtree t splits around n: its keys below n go left of n, the others right. */
+	struct block_meta *below = n, *above = n;
+	int below_side = LEFT, above_side = RIGHT;
 
 	while (t) {
-		int below = key_less(t, n);
-
-		link_set(end[below], end_side[below], t);
-		end[below] = t;
-		end_side[below] = below;
-		t = link_get(t, below);
+		if (key_less(t, n)) {
+			link_set(below, below_side, t);
+			below = t;
+			below_side = RIGHT;
+			t = link_get(t, RIGHT);
+		} else {
+			link_set(above, above_side, t);
+			above = t;
+			above_side = LEFT;
+			t = link_get(t, LEFT);
+		}
 	}
-	link_set(end[0], end_side[0], NULL);
-	link_set(end[1], end_side[1], NULL);
+	link_set(below, below_side, NULL);
+	link_set(above, above_side, NULL);
 }
 
-/* n is in the treap. Out of line, as treap_insert. */
+/* n is in the treap. */
 static inline void treap_remove(struct block_meta **root, struct block_meta *n)
 {
 	struct block_meta *parent = NULL, *t = *root;
@@ -259,26 +254,26 @@ static inline void treap_remove(struct block_meta **root, struct block_meta *n)
 
 	while (t != n) {
 		parent = t;
-		side = !key_less(n, t);
+		side = key_less(n, t) ? LEFT : RIGHT;
 		t = link_get(t, side);
 	}
-	/*
-	 * n's subtrees (sub[LEFT], sub[RIGHT]) join in its place, the higher priority on top at
-	 * each step; the left one wins ties. The one on top keeps its own side towards the other
-	 * subtree open: a left subtree's RIGHT link, a right one's LEFT link.
-	 */
-	struct block_meta *sub[2] = { link_get(n, LEFT), link_get(n, RIGHT) };
+	/* n's subtrees join in its place, the higher priority on top at each step. */
+	struct block_meta *a = link_get(n, LEFT), *b = link_get(n, RIGHT);
 
-	while (sub[LEFT] && sub[RIGHT]) {
-		int up = priority(sub[LEFT]) <= priority(sub[RIGHT]);
-		struct block_meta *top = sub[up];
-
-		attach(root, parent, side, top);
-		parent = top;
-		side = !up;
-		sub[up] = link_get(top, !up);
+	while (a && b) {
+		if (priority(a) > priority(b)) {
+			attach(root, parent, side, a);
+			parent = a;
+			side = RIGHT;
+			a = link_get(a, RIGHT);
+		} else {
+			attach(root, parent, side, b);
+			parent = b;
+			side = LEFT;
+			b = link_get(b, LEFT);
+		}
 	}
-	attach(root, parent, side, sub[LEFT] ? sub[LEFT] : sub[RIGHT]);
+	attach(root, parent, side, a ? a : b);
 }
 
 static struct block_meta *treap_leftmost(struct block_meta *t)
