@@ -28,11 +28,14 @@
  * O(log n) whatever the order of operations. The pending list uses the same two links as
  * prev/next (a pending first block is never in a treap).
  *
- * Size order: a single of size s < BIN_LIMIT sits in bin s/8, a treap of the blocks of exactly
- * that size ordered by address; larger singles share one treap ordered by (size, address).
- * A bitmap of non-empty bins, with a summary word level above it, finds the first non-empty
- * bin >= need in a few word scans. So best fit costs O(1) to find the bin plus the leftmost
- * path of its treap; adding or removing a single costs O(log n) expected.
+ * Size order: a single of size s < BIN_LIMIT (4 KiB) sits in bin s/8, a treap of the blocks of
+ * exactly that size ordered by address; larger singles share one treap ordered by (size,
+ * address). A bitmap of non-empty bins, with a summary word level above it, finds the first
+ * non-empty bin >= need in a few word scans. So best fit costs O(1) to find the bin plus the
+ * leftmost path of its treap; adding or removing a single costs O(log n) expected. The limit
+ * keeps the bins' roots to one page of static memory (a root per 8-byte size up to 128 KiB
+ * would be 128 KiB, resident as sizes get used): the blocks above it are rarer, and
+ * one treap serves them in O(log n) as well.
  *
  * Invariants (osmem_check_heap checks them all against the heap list):
  *   - the treaps hold exactly the singles: each in the bin of its size (the large treap at or
@@ -54,7 +57,7 @@
 #define NO_SANITIZE __attribute__((no_sanitize_address))
 
 /* Singles below BIN_LIMIT have a bin per size; bin 0 is the treap of the larger ones. */
-#define BIN_LIMIT MMAP_THRESHOLD
+#define BIN_LIMIT ((size_t)4096)
 #define BINS (BIN_LIMIT / ALIGNMENT)
 #define MAP_WORDS (BINS / 64)
 #define SUMMARY_WORDS ((MAP_WORDS + 63) / 64)
