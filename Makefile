@@ -29,6 +29,8 @@ LAUNCHER  := build/osmem-launcher
 # Test programs: ltrace only sees calls through a lazily bound PLT without IBT stubs.
 PROG_FLAGS := $(WARN) -O2 -g -fcf-protection=none -Iutils -Itests
 PROG_LINK  := -Lsrc -losmem -Wl,-z,lazy
+# The heap-free printf every program links, compiled once for all of them.
+PROG_PRINTF := build/printf.o
 
 .PHONY: all check test test-full refs deps deps-test clean
 all: src/libosmem.so $(PROGRAMS) $(MARKERS) $(LAUNCHER)
@@ -42,9 +44,13 @@ LIB_LINK := -fPIC -shared -flto -Isrc -Iutils -Wl,--version-script=src/libosmem.
 src/libosmem.so: $(LIB_SRCS) $(LIB_HDRS) src/libosmem.map
 	$(CC) $(WARN) $(CFLAGS) $(LIB_LINK) -o $@ $(LIB_SRCS)
 
-build/tests/%: tests/%.c utils/printf.c $(wildcard tests/*.h) $(LIB_HDRS) src/libosmem.so
+$(PROG_PRINTF): utils/printf.c utils/printf.h
 	@mkdir -p $(@D)
-	$(CC) $(PROG_FLAGS) -o $@ $< utils/printf.c $(PROG_LINK)
+	$(CC) $(PROG_FLAGS) -c -o $@ $<
+
+build/tests/%: tests/%.c $(PROG_PRINTF) $(wildcard tests/*.h) $(LIB_HDRS) src/libosmem.so
+	@mkdir -p $(@D)
+	$(CC) $(PROG_FLAGS) -o $@ $< $(PROG_PRINTF) $(PROG_LINK)
 
 $(MARKERS): checker/markers.c utils/printf.c utils/printf.h
 	@mkdir -p $(@D)
@@ -61,15 +67,15 @@ $(LAUNCHER): checker/launcher.c utils/printf.c utils/printf.h
 INSTRUMENT_PROGRAMS := build/instruments/badinput build/instruments/fault_driver
 all: $(INSTRUMENT_PROGRAMS)
 
-build/instruments/badinput: tests/badinput/badinput.c utils/printf.c $(LIB_HDRS) $(wildcard tests/*.h) \
-		src/libosmem.so
-	@mkdir -p $(@D)
-	$(CC) $(PROG_FLAGS) -o $@ $< utils/printf.c $(PROG_LINK)
-
-build/instruments/fault_driver: tests/faults/fault_driver.c utils/printf.c $(LIB_HDRS) \
+build/instruments/badinput: tests/badinput/badinput.c $(PROG_PRINTF) $(LIB_HDRS) \
 		$(wildcard tests/*.h) src/libosmem.so
 	@mkdir -p $(@D)
-	$(CC) $(PROG_FLAGS) -o $@ $< utils/printf.c $(PROG_LINK)
+	$(CC) $(PROG_FLAGS) -o $@ $< $(PROG_PRINTF) $(PROG_LINK)
+
+build/instruments/fault_driver: tests/faults/fault_driver.c $(PROG_PRINTF) $(LIB_HDRS) \
+		$(wildcard tests/*.h) src/libosmem.so
+	@mkdir -p $(@D)
+	$(CC) $(PROG_FLAGS) -o $@ $< $(PROG_PRINTF) $(PROG_LINK)
 # ---- end of instruments ---------------------------------------------------------------------
 
 deps:
