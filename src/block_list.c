@@ -43,14 +43,15 @@ void block_list_append(struct block_meta *block, size_t size, int status)
 		free_index_freed(block);
 }
 
+/* block's header lies inside the heap (so the heap exists): the callers checked. */
 bool block_list_is_member(const struct block_meta *block)
 {
 	if (block->status != STATUS_FREE && block->status != STATUS_ALLOC)
 		return false;
-	if (block->prev ? !heap_contains(block->prev, META_SIZE) || block->prev->next != block
+	if (block->prev ? !heap_holds_header(block->prev) || block->prev->next != block
 			: block != first)
 		return false;
-	if (block->next ? !heap_contains(block->next, META_SIZE) || block->next->prev != block
+	if (block->next ? !heap_holds_header(block->next) || block->next->prev != block
 			: block != last)
 		return false;
 	return true;

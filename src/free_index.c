@@ -68,6 +68,21 @@ static uint64_t bin_summary[SUMMARY_WORDS];
 static struct block_meta *pending;
 
 /*
+ * What free_index_best_fit last found by a walk down the left edge of a treap, for the
+ * free_index_take that follows it: that leftmost node, its parent (NULL for the root) and
+ * its bin. It is set only when no run is pending, so the merge the caller makes between the
+ * two changes nothing; any take clears it, and so does every change the merges and realloc
+ * make (a free or a split comes after the take). So while it is set it is exact: the node has
+ * no left child and is its parent's left child (or the root), and taking it is one relink,
+ * not a walk from the root.
+ */
+static struct {
+	struct block_meta *node;
+	struct block_meta *parent;
+	size_t bin;
+} fit_hint;
+
+/*
  * The 12 bytes a FREE block lends the index: the header's 4 bytes of padding after `status`
  * and the first 8 payload bytes, read and written as one 32-bit and one 64-bit word. A link is
  * 48 bits (an address >> 3): link 1 is the low 48 bits of the payload word; link 0 keeps its
@@ -279,11 +294,13 @@ static inline void treap_remove(struct block_meta **root, struct block_meta *n)
 	attach(root, parent, side, a ? a : b);
 }
 
-static struct block_meta *treap_leftmost(struct block_meta *t)
+/* The leftmost node of the treap at root (NULL if empty); *parent is its parent. */
+static struct block_meta *treap_leftmost(struct block_meta *t, struct block_meta **parent)
 {
+	*parent = NULL;
 	if (t)
-		for (struct block_meta *l; (l = link_get(t, LEFT)); )
-			t = l;
+		for (struct block_meta *l; (l = link_get(t, LEFT)); t = l)
+			*parent = t;
 	return t;
 }
 
@@ -409,6 +426,7 @@ struct block_meta *free_index_pending_pop(void)
 	struct block_meta *first = pending;
 
 	if (first) {
+		fit_hint.node = NULL;
 		pending = link_get(first, NEXT);   /* first is the head: no PREV to unlink */
 		if (pending)
 			link_set(pending, PREV, NULL);
@@ -420,6 +438,7 @@ struct block_meta *free_index_pending_pop(void)
 
 void free_index_add_run(struct block_meta *first)
 {
+	fit_hint.node = NULL;
 	if (is_free(first->next))
 		pending_push(first);
 	else
@@ -428,6 +447,7 @@ void free_index_add_run(struct block_meta *first)
 
 void free_index_forget_run(struct block_meta *first)
 {
+	fit_hint.node = NULL;
 	if (is_free(first->next))
 		pending_remove(first);
 	else
@@ -456,6 +476,17 @@ void free_index_freed(struct block_meta *block)
 
 void free_index_take(struct block_meta *single)
 {
+	if (single == fit_hint.node) {
+		struct block_meta *right = link_get(single, RIGHT);
+		size_t i = fit_hint.bin;
+
+		fit_hint.node = NULL;
+		attach(&bin_root[i], fit_hint.parent, LEFT, right);
+		if (i && !bin_root[i])
+			bin_unmark(i);
+		return;
+	}
+	fit_hint.node = NULL;
 	single_remove(single);
 }
 
@@ -477,9 +508,15 @@ struct free_run free_index_best_fit(size_t need)
 
 	if (need < BIN_LIMIT) {
 		size_t i = first_bin_from(bin_of(need));
+		struct block_meta *parent;
 
-		single = treap_leftmost(bin_root[i]);
+		single = treap_leftmost(bin_root[i], &parent);
+		/* No run to merge: the index stays as it is until the caller takes single. */
+		fit_hint.node = pending ? NULL : single;
+		fit_hint.parent = parent;
+		fit_hint.bin = i;
 	} else {
+		fit_hint.node = NULL;
 		single = treap_lower_bound(bin_root[0], need);
 	}
 	if (single) {

@@ -66,6 +66,15 @@ bool heap_contains(const void *addr, size_t len)
 	return start && a >= start && a <= brk_end && len <= brk_end - a;
 }
 
+/*
+ * heap_contains(addr, META_SIZE) once the heap exists (it spans at least HEAP_PREALLOC bytes):
+ * addr - start wraps above the span when addr < start, so one comparison covers both ends.
+ */
+bool heap_holds_header(const void *addr)
+{
+	return (uintptr_t)addr - start <= brk_end - start - META_SIZE;
+}
+
 uintptr_t heap_start(void)
 {
 	return start;

@@ -64,6 +64,7 @@ static inline struct block_meta *block_of(void *payload)
 bool heap_prepare(void);                       /* first use: preallocate; false on failure */
 bool heap_extend(size_t bytes, uintptr_t *old_break);   /* one brk() by exactly `bytes` */
 bool heap_contains(const void *addr, size_t len);
+bool heap_holds_header(const void *addr);      /* the same for a header, once the heap exists */
 uintptr_t heap_start(void);
 uintptr_t heap_break(void);
 
