@@ -220,6 +220,12 @@ static inline bool key_less(const struct block_meta *a, const struct block_meta 
 	return a->size < b->size || (a->size == b->size && a < b);
 }
 
+/* key_less in a treap whose nodes all have one size (an exact bin) when `exact`: addresses. */
+static inline bool key_less_in(bool exact, const struct block_meta *a, const struct block_meta *b)
+{
+	return exact ? a < b : key_less(a, b);
+}
+
 /* Points the link `side` of parent (the root when parent is NULL) at child. */
 static inline void attach(struct block_meta **root, struct block_meta *parent, int side,
 			  struct block_meta *child)
@@ -230,8 +236,9 @@ static inline void attach(struct block_meta **root, struct block_meta *parent, i
 		*root = child;
 }
 
-/* Out of line: the one-node fast path in single_insert then saves no registers. */
-static void __attribute__((noinline)) treap_insert(struct block_meta **root, struct block_meta *n)
+/* Inlined into one copy per kind of treap (exact bin or not), below. */
+static inline __attribute__((always_inline)) void
+treap_insert(struct block_meta **root, struct block_meta *n, bool exact)
 {
 	uint64_t rank = priority(n);
 	struct block_meta *parent = NULL, *t = *root;
@@ -239,7 +246,7 @@ static void __attribute__((noinline)) treap_insert(struct block_meta **root, str
 
 	while (t && priority(t) >= rank) {
 		parent = t;
-		side = key_less(n, t) ? LEFT : RIGHT;
+		side = key_less_in(exact, n, t) ? LEFT : RIGHT;
 		t = link_get(t, side);
 	}
 	attach(root, parent, side, n);
@@ -248,7 +255,7 @@ static void __attribute__((noinline)) treap_insert(struct block_meta **root, str
 	int below_side = LEFT, above_side = RIGHT;
 
 	while (t) {
-		if (key_less(t, n)) {
+		if (key_less_in(exact, t, n)) {
 			link_set(below, below_side, t);
 			below = t;
 			below_side = RIGHT;
@@ -264,15 +271,16 @@ static void __attribute__((noinline)) treap_insert(struct block_meta **root, str
 	link_set(above, above_side, NULL);
 }
 
-/* n is in the treap. */
-static inline void treap_remove(struct block_meta **root, struct block_meta *n)
+/* n is in the treap. Inlined as treap_insert. */
+static inline __attribute__((always_inline)) void
+treap_remove(struct block_meta **root, struct block_meta *n, bool exact)
 {
 	struct block_meta *parent = NULL, *t = *root;
 	int side = LEFT;
 
 	while (t != n) {
 		parent = t;
-		side = key_less(n, t) ? LEFT : RIGHT;
+		side = key_less_in(exact, n, t) ? LEFT : RIGHT;
 		t = link_get(t, side);
 	}
 	/* n's subtrees join in its place, the higher priority on top at each step. */
@@ -340,12 +348,26 @@ static inline void bin_unmark(size_t i)
 		bin_summary[i / 4096] &= ~(1ULL << (i / 64 % 64));
 }
 
+/* Out of line: the one-node fast path in single_insert then saves no registers. */
+static void __attribute__((noinline)) exact_bin_insert(struct block_meta **root, struct block_meta *n)
+{
+	treap_insert(root, n, true);
+}
+
+static void __attribute__((noinline)) large_treap_insert(struct block_meta *n)
+{
+	treap_insert(&bin_root[0], n, false);
+}
+
 static inline void single_insert(struct block_meta *b)
 {
 	size_t i = bin_of(b->size);
 
 	if (bin_root[i]) {
-		treap_insert(&bin_root[i], b);
+		if (i)
+			exact_bin_insert(&bin_root[i], b);
+		else
+			large_treap_insert(b);
 		return;
 	}
 	/* Most bins hold one block or none: no priorities to compare. The bin was empty. */
@@ -357,8 +379,12 @@ static inline void single_insert(struct block_meta *b)
 
 static void __attribute__((noinline)) single_remove_from_treap(struct block_meta *b, size_t i)
 {
-	treap_remove(&bin_root[i], b);
-	if (i && !bin_root[i])
+	if (!i) {
+		treap_remove(&bin_root[0], b, false);
+		return;
+	}
+	treap_remove(&bin_root[i], b, true);
+	if (!bin_root[i])
 		bin_unmark(i);
 }
 
