@@ -46,6 +46,7 @@ OUT_DIR = ROOT / "build" / "fuzz"
 DEFAULT_RUNS = 3000        # about a minute on a 2-core machine with strace (59 s measured)
 MAX_OPS = 48               # operations per script (each uses at most one new ID)
 SHRINK_BUDGET = 2000       # replays spent shrinking one divergence at most
+PROGRESS_EVERY = 60.0      # seconds between two progress lines of the command
 
 HEAP_MAX = 131032          # largest heap request of os_malloc / os_realloc
 CALLOC_HEAP_MAX = 4056     # largest heap total of os_calloc (32 + 4056 < 4096)
@@ -223,17 +224,19 @@ def _save(ops: list[Op], outcome: Outcome, out_dir: Path, header: list[str]) -> 
 
 
 def fuzz(lib_dir: str, settings: Settings, runs: int, seed: int, out_dir: Path = OUT_DIR,
-         label: str = "", max_ops: int = MAX_OPS, shrink_budget: int = SHRINK_BUDGET) -> Report:
+         label: str = "", max_ops: int = MAX_OPS, shrink_budget: int = SHRINK_BUDGET,
+         progress: Callable[[int, float], None] | None = None) -> Report:
     """Replays ``runs`` random scripts; on a divergence shrinks it and saves the minimal one.
 
     Shrinking replays at most ``shrink_budget`` new scripts after the first divergence; then
     every script not yet replayed counts as passing, so hypothesis settles on the smallest
-    failing script it has seen (still a real, replayed failure).
+    failing script it has seen (still a real, replayed failure). ``progress(scripts, seconds)``
+    is called every PROGRESS_EVERY seconds while no divergence is found.
     """
     failing: list[tuple[list[Op], Outcome]] = []
     count = found_at = 0
     seen: dict[str, Outcome] = {}
-    started = time.monotonic()
+    started = told = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="osmem-fuzz-") as tmp:
         script = Path(tmp) / "script.ops"
 
@@ -244,7 +247,7 @@ def fuzz(lib_dir: str, settings: Settings, runs: int, seed: int, out_dir: Path =
         @hypothesis.seed(seed)
         @hypothesis.given(scripts(max_ops))
         def replay_one(ops: list[Op]) -> None:
-            nonlocal count, found_at
+            nonlocal count, found_at, told
             text = render(ops)
             outcome = seen.get(text)
             if outcome is None and found_at and count - found_at >= shrink_budget:
@@ -253,6 +256,9 @@ def fuzz(lib_dir: str, settings: Settings, runs: int, seed: int, out_dir: Path =
                 count += 1
                 script.write_text(text)
                 outcome = seen[text] = run_script(script, lib_dir, settings)
+                if progress and not found_at and time.monotonic() - told >= PROGRESS_EVERY:
+                    told = time.monotonic()
+                    progress(count, told - started)
             if not outcome.passed:
                 found_at = found_at or count
                 failing.append((ops, outcome))
@@ -295,7 +301,11 @@ def _fuzz_command(lib_dir: str, settings: Settings, args: argparse.Namespace) ->
     seed = args.seed if args.seed is not None else random.randrange(2**32)
     print(f"fuzz: {args.runs} random scripts against {args.osmem} (seed {seed}, "
           f"tracer {args.tracer})", flush=True)
-    report = fuzz(lib_dir, settings, args.runs, seed, args.out, args.osmem)
+    def progress(scripts: int, seconds: float) -> None:
+        print(f"fuzz: {scripts} of {args.runs} scripts replayed, no divergence, "
+              f"{seconds / 60:.0f} min", flush=True)
+
+    report = fuzz(lib_dir, settings, args.runs, seed, args.out, args.osmem, progress=progress)
     if report.passed:
         print(f"fuzz: no divergence from the model: {args.runs} examples, {report.runs} "
               f"distinct scripts replayed ({report.seconds:.1f} s)")

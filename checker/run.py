@@ -16,6 +16,7 @@ import os
 import platform
 import re
 import resource
+import select
 import shutil
 import signal
 import subprocess
@@ -147,6 +148,27 @@ def _launch(work: Path, program: Path, lib_dir: Path, tracer: str, markers: Path
     return launch, env
 
 
+def wait_exit(process: subprocess.Popen, timeout: float) -> int | None:
+    """`process`'s exit status, or None if it is still running after `timeout` seconds.
+    Popen.wait(timeout) polls, sleeping up to 50 ms between two looks, so each run would end
+    up to 50 ms after its program; a pidfd wakes us when it exits."""
+    try:
+        pidfd = os.pidfd_open(process.pid)
+    except OSError:                  # it has been reaped already, or no pidfd here
+        try:
+            return process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+    try:
+        poller = select.poll()
+        poller.register(pidfd, select.POLLIN)
+        if not poller.poll(max(0, int(timeout * 1000))):
+            return None
+    finally:
+        os.close(pidfd)
+    return process.wait()
+
+
 def end_group(process: subprocess.Popen) -> None:
     """Kills the process group that `process` leads (it was started with start_new_session, so
     the group holds whatever it forked too) and reaps `process`."""
@@ -222,9 +244,7 @@ def _run_traced_once(program: Path, lib_dir: Path, tracer: str, markers: Path, t
                                        env=tracer_env, cwd=work, start_new_session=True,
                                        preexec_fn=_limit_child)
             try:
-                returncode: int | None = process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                returncode = None
+                returncode = wait_exit(process, timeout)
             finally:
                 # The tracer and the sandbox share one process group; the sandbox's own
                 # processes die with it (bwrap --die-with-parent, then its pid namespace).

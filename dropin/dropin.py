@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT / "checker"))
 
 import sandbox  # noqa: E402  (the checker's modules are found above)
 from report import printable  # noqa: E402
-from run import end_group  # noqa: E402
+from run import end_group, wait_exit  # noqa: E402
 from submission import prepare  # noqa: E402
 
 WRAPPER = ROOT / "build" / "dropin" / "libosmem_malloc.so"
@@ -281,9 +281,7 @@ def run_workload(workload: Workload, run_dir: Path, preload: Path | None,
             return Outcome([], 0.0, None, SETUP, 127,
                            f"{error.filename}: not installed (make dropin installs it)")
         try:
-            returncode: int | None = process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            returncode = None
+            returncode = wait_exit(process, timeout)
         finally:
             end_group(process)                   # bwrap, and with it the sandbox's processes
         seconds = time.monotonic() - start

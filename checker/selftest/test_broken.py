@@ -15,7 +15,8 @@ strace in the default profile: each must fail, and the first one listed must nam
 rule. A patch with ``Max-loss:`` is graded with every program, and loses at most that many
 points (a bug in one place costs only the programs aimed at it). ``Loses-layout:`` programs are
 graded under the layout profile: each must fail, the first naming the rule. A patch that no
-longer applies or builds fails loudly with patch's or make's own output.
+longer applies or builds fails loudly with patch's or make's own output. `make test` grades an
+even sample of the patches, `make test-full` every one.
 """
 
 from __future__ import annotations
@@ -141,6 +142,8 @@ def _programs(names: tuple[str, ...]) -> list[catalogue.Program]:
     return [catalogue.program(name) for name in names]
 
 
+# Each patch is built and graded (seconds each): `make test` runs an even sample of them.
+@pytest.mark.sample(10)
 @pytest.mark.parametrize("patch", PATCHES, ids=[p.stem for p in PATCHES])
 def test_broken_allocator_loses_points(patch: Path, tmp_path: Path, grade_all,
                                        reference_results) -> None:

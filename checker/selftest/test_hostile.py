@@ -18,6 +18,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,7 +27,9 @@ import pytest
 
 import catalogue
 import sandbox
-from support import ROOT, tree_digest
+from grade import Result, grade
+from submission import prepare
+from support import ROOT, settings_for, tree_digest
 
 HOSTILE = ROOT / "checker" / "selftest" / "hostile"
 RUN_TIMEOUT = 4.0   # per program; the slowest graded program takes 0.4 s unloaded
@@ -251,3 +254,48 @@ def test_submission_that_does_not_build(record_property) -> None:
     assert TOTAL.search(run.output)["earned"] == "0"
     assert "make: *** [Makefile:3: libosmem.so] Error 1" in run.output   # the first errors
     record_property("reliability", (HOSTILE_FIGURE, 1))
+
+
+# ---- a fork bomb beside a fair run -----------------------------------------------------------
+
+def sandboxed_processes_of(program: str) -> int:
+    """How many processes of the sandbox's user run `program` on the host now."""
+    count = 0
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            uid = next(line.split()[1] for line in status.read_text().splitlines()
+                       if line.startswith("Uid:"))
+            argv0 = (status.parent / "cmdline").read_bytes().split(b"\0")[0]
+        except (OSError, StopIteration):
+            continue
+        if uid == str(sandbox.SANDBOX_UID) and Path(argv0.decode(errors="replace")).name == program:
+            count += 1
+    return count
+
+
+def test_a_fork_bomb_does_not_starve_runs_graded_beside_it(tmp_path: Path, monkeypatch,
+                                                          grade_all) -> None:
+    """Every sandbox runs as the same host user, `nobody`. A submission that forks as much as
+    it may (the launcher's limit is 32 processes) must not take the processes of another run
+    graded at the same time: the limit counts in each sandbox's own user namespace."""
+    monkeypatch.delenv(sandbox.DISABLE_VARIABLE, raising=False)  # as root, unsandboxed, a bomb
+    bomb = prepare(build_case("fork_bomb", tmp_path / "bomb"), tmp_path / "bomb-impl")
+    bombed: list[Result] = []
+    thread = threading.Thread(target=lambda: bombed.append(
+        grade(catalogue.program(REPRESENTATIVE), bomb, settings_for("strace", 8.0))))
+    thread.start()
+    try:
+        deadline = time.monotonic() + 6
+        while sandboxed_processes_of(REPRESENTATIVE) < 20 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        at_full = sandboxed_processes_of(REPRESENTATIVE)
+        assert at_full >= 20, f"the bomb started only {at_full} processes"
+        beside = [p for p in catalogue.graded_programs() if p.name != REPRESENTATIVE][:8]
+        results = grade_all(ROOT / "src" / "libosmem.so", programs=beside)
+        still = sandboxed_processes_of(REPRESENTATIVE)
+    finally:
+        thread.join()
+    assert {name: r.reason for name, r in results.items() if not r.passed} == {}
+    assert still >= 20, "the fair runs did not overlap the bomb"
+    assert re.match(r"timed out after 8 s", bombed[0].reason), bombed[0].reason
+    assert sandboxed_processes_of(REPRESENTATIVE) == 0, "the bomb outlived its run"

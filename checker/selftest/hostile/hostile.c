@@ -32,6 +32,8 @@
  *                   fake "Total: 100/100"
  *   escapes         os_*: terminal escapes on stderr that would redraw the Total line, exit(1)
  *   kill_worker     os_*: kills its parent and every process it may signal
+ *   fork_bomb       os_* (first call): forks until fork fails, every child and then itself
+ *                   waiting forever: other runs graded meanwhile must not be starved
  *
  * The reference sources are compiled with their API renamed to ref_* (see the Makefile), so
  * the wrappers below are the only os_* the library exports.
@@ -158,6 +160,14 @@ static void misbehave(void)
 	if (CASE_IS(kill_worker)) {
 		kill(getppid(), SIGKILL);
 		kill(-1, SIGKILL);
+	}
+	if (CASE_IS(fork_bomb) && calls == 1) {
+		pid_t child;
+
+		while ((child = fork()) > 0)
+			;
+		for (;;)
+			pause();
 	}
 }
 
