@@ -12,8 +12,10 @@
   in unmapped memory, so a library that read it would die of SIGSEGV instead.
 * Writes into a freed block (bytes, or a pointer as a stale list node would store): the next
   os_malloc reads the free index there and aborts with one line naming the block, and with
-  OSMEM_CHECK=1 its heap check names the broken link first. (The kit's library; any
-  implementation may handle them otherwise, so this is not graded.)
+  OSMEM_CHECK=1 its heap check names the broken link first. Written in the middle one of three
+  free blocks of its size, small or large, it is caught at the latest when that block's turn
+  comes. (The kit's library; any implementation may handle them otherwise, so this is not
+  graded.)
 The number of bad inputs tried is printed at the end of the run.
 """
 
@@ -98,6 +100,29 @@ def test_write_after_free_aborts(case: str, env: dict[str, str], record_property
     run = run_plain(case, env)
     assert run.returncode == -signal.SIGABRT, f"expected SIGABRT, got {run.returncode}: {run.stderr}"
     ptr = re.fullmatch(r"ptr (0x[0-9a-f]+)", run.stdout.strip())[1]
+    if env:
+        assert re.fullmatch(r"os_malloc\(\): heap check failed: free index: a treap link leads "
+                            r"outside the heap \(a free block written after it was freed\?\)\n",
+                            run.stderr), run.stderr
+    else:
+        assert run.stderr == f"osmem: heap corruption: free block {ptr} was written after it was freed\n"
+        record_property("reliability", ("bad inputs tried", 1))
+
+
+@pytest.mark.parametrize("size", [100, 5000])
+@pytest.mark.parametrize("env", ENVS.values(), ids=ENVS.keys())
+def test_write_after_free_among_blocks_of_its_size_aborts(size: int, env: dict[str, str],
+                                                          record_property) -> None:
+    """The written block is the middle one of three free blocks of its size (in a size's own
+    bin, or in the index the sizes from 4 KiB share): as they are taken again, lowest address
+    first, the library aborts at the latest at the written block, after handing out at most
+    the one below it."""
+    run = run_plain(f"write-after-free-among-{size}", env)
+    assert run.returncode == -signal.SIGABRT, f"expected SIGABRT, got {run.returncode}: {run.stderr}"
+    lines = run.stdout.split("\n")
+    below = re.fullmatch(r"below (0x[0-9a-f]+)", lines[0])[1]
+    ptr = re.fullmatch(r"ptr (0x[0-9a-f]+)", lines[1])[1]
+    assert lines[2:] in ([""], [f"got {below}", ""]), run.stdout
     if env:
         assert re.fullmatch(r"os_malloc\(\): heap check failed: free index: a treap link leads "
                             r"outside the heap \(a free block written after it was freed\?\)\n",

@@ -18,6 +18,11 @@
  *                  pointer); the next os_malloc must abort with "osmem: heap corruption: free
  *                  block 0x... was written after it was freed" (its heap check, with
  *                  OSMEM_CHECK=1).
+ *   write-after-free-among-<size>  the same in the middle one of three free blocks of one
+ *                  size (100: a small size's bin; 5000: the larger sizes' shared index): the
+ *                  blocks of that size are taken again, lowest address first; the library
+ *                  must abort at the latest when the written block's turn comes, having
+ *                  handed out ("got 0x...") only the block below it ("below 0x...").
  * Aborting cases print "ptr 0x..." (the pointer about to be passed) on stdout, then pass a
  * pointer the allocator never handed out; the library must write exactly
  * "<function>(): invalid pointer 0x...\n" and abort(). Some pointers are chosen so that
@@ -27,6 +32,7 @@
  */
 #include <errno.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -344,6 +350,27 @@ static void write_after_free(const char *name)
 	die("the library did not abort");
 }
 
+static void write_after_free_among(const char *name)
+{
+	size_t size = (size_t)atol(name + strlen("write-after-free-among-"));
+	char *free_block[3];
+
+	if (size == 0 || size > 100000)
+		die("unknown case");
+	/* Three free blocks of one size, each kept apart by a live guard (no coalescing). */
+	for (int i = 0; i < 3; i++)
+		if (!(free_block[i] = os_malloc(size)) || !os_malloc(8))
+			die("os_malloc failed");
+	for (int i = 0; i < 3; i++)
+		os_free(free_block[i]);
+	osmem_printf("below %p\n", free_block[0]);
+	announce(free_block[1]);
+	memset(free_block[1], 'A', 8);
+	for (int i = 0; i < 3; i++)
+		osmem_printf("got %p\n", os_malloc(size));
+	die("the library did not abort");
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2)
@@ -357,6 +384,8 @@ int main(int argc, char **argv)
 		double_free();
 	else if (!strncmp(argv[1], "corrupt-", 8))
 		corrupt(argv[1]);
+	else if (!strncmp(argv[1], "write-after-free-among-", 23))
+		write_after_free_among(argv[1]);
 	else if (!strncmp(argv[1], "write-after-free-", 17))
 		write_after_free(argv[1]);
 	else
