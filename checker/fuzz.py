@@ -43,7 +43,7 @@ from run import MARKERS_LIB, TRACERS
 from submission import prepare
 
 OUT_DIR = ROOT / "build" / "fuzz"
-DEFAULT_RUNS = 3000        # about a minute on a 2-core machine with strace (59 s measured)
+DEFAULT_RUNS = 500         # about a minute on a 2-core machine, sandboxed, with strace
 MAX_OPS = 48               # operations per script (each uses at most one new ID)
 SHRINK_BUDGET = 2000       # replays spent shrinking one divergence at most
 PROGRESS_EVERY = 60.0      # seconds between two progress lines of the command
