@@ -301,9 +301,10 @@ def _fuzz_command(lib_dir: str, settings: Settings, args: argparse.Namespace) ->
     seed = args.seed if args.seed is not None else random.randrange(2**32)
     print(f"fuzz: {args.runs} random scripts against {args.osmem} (seed {seed}, "
           f"tracer {args.tracer})", flush=True)
+
     def progress(scripts: int, seconds: float) -> None:
-        print(f"fuzz: {scripts} of {args.runs} scripts replayed, no divergence, "
-              f"{seconds / 60:.0f} min", flush=True)
+        print(f"fuzz: {scripts} distinct scripts replayed (of {args.runs} examples), "
+              f"no divergence, {seconds / 60:.0f} min", flush=True)
 
     report = fuzz(lib_dir, settings, args.runs, seed, args.out, args.osmem, progress=progress)
     if report.passed:
