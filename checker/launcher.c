@@ -119,7 +119,10 @@ int main(int argc, char *argv[])
 	limit(RLIMIT_NPROC, number(argv[4], "PROCESSES"), "processes");
 	limit(RLIMIT_CORE, 0, "core file size");
 	install_filter();
-	/* EAGAIN and ETXTBSY pass: other sandboxes' processes, a copy's writer closing it. */
+	/*
+	 * Both can pass: EAGAIN, the process limit checked again at exec after a change of uid
+	 * (it counts this sandbox's processes only); ETXTBSY, a copy whose writer is closing it.
+	 */
 	for (int tries = 1; ; tries++) {
 		execvp(argv[5], &argv[5]);
 		if ((errno != EAGAIN && errno != ETXTBSY) || tries == EXEC_TRIES)
