@@ -17,29 +17,47 @@
  * Where the index lives: nowhere but in the FREE blocks themselves (no libc allocation, and a
  * syscall of our own would show in the trace). The smallest FREE block has 8 bytes of payload;
  * with the 4 bytes of padding after the header's `status` that is 12 bytes, enough for two
- * links of 48 bits (an address shifted right by 3: the heap lies below 2^47), see link_get().
+ * links of 48 bits (an address shifted right by 3: the heap lies below 2^47), see link_get();
+ * a block of 16 bytes or more has room for a third, in its second payload word.
  * The header itself (size, status, prev, next) is left exactly as the contract has it.
  * Those payload bytes are the program's to misuse: a write after free lands on the links. So
  * links are stored XORed with a key of their holder's address, and every link followed must
  * lead to a FREE block inside the heap; one that does not is reported as the heap corruption
  * it is and the process aborts (as glibc does), before a wrong block could be handed out.
- * Two links make a treap: a binary search tree by key, heap-ordered by a priority that is a
- * hash of the block's address, so no balance field is stored and the expected depth is
- * O(log n) whatever the order of operations. The pending list uses the same two links as
- * prev/next (a pending first block is never in a treap).
  *
- * Size order: a single of size s < BIN_LIMIT (4 KiB) sits in bin s/8, a treap of the blocks of
- * exactly that size ordered by address; larger singles share one treap ordered by (size,
- * address). A bitmap of non-empty bins, with a summary word level above it, finds the first
- * non-empty bin >= need in a few word scans. So best fit costs O(1) to find the bin plus the
- * leftmost path of its treap; adding or removing a single costs O(log n) expected. The limit
- * keeps the bins' roots to one page of static memory (a root per 8-byte size up to 128 KiB
- * would be 128 KiB, resident as sizes get used): the blocks above it are rarer, and
- * one treap serves them in O(log n) as well.
+ * Size order: a single of size s < BIN_LIMIT (4 KiB) sits in bin s/8, which holds the blocks
+ * of exactly that size; larger singles share one treap ordered by (size, address). A bitmap
+ * of non-empty bins, with a summary word level above it, finds the first non-empty bin >= need
+ * in a few word scans. Within an exact bin only the lowest address is ever asked for, so
+ * from 16 bytes up a bin is a pairing heap by address (three links: first child, next
+ * sibling, and back to the previous sibling or the parent): its root is the bin's lowest
+ * address, adding a block is one comparison with the root and two relinks, and taking the
+ * root or removing another block pairs up that node's children, O(log n) amortised. Bin 1
+ * (8-byte blocks, room for two links only) and the large blocks are treaps: binary search
+ * trees by key, heap-ordered by a priority that is a hash of the block's address, so no
+ * balance field is stored and the expected depth is O(log n) whatever the order of
+ * operations. The pending list uses the first two links as prev/next (a pending first block
+ * is in no bin). The limit keeps the bins' roots to one page of static memory (a root per
+ * 8-byte size up to 128 KiB would be 128 KiB, resident as sizes get used): the blocks above
+ * it are rarer, and one treap serves them in O(log n) as well.
+ *
+ * Why best fit stays exact: the fit is the smallest merged size >= need, the lowest address
+ * among the runs of that size. The first non-empty bin >= need holds the smallest single that
+ * fits (bins partition the sizes, and every single is in the bin of its size); within an
+ * exact bin every block has the same size, so the lowest address is the heap's root (every
+ * node lies above its parent, so the root lies below every other node) or the treap's
+ * leftmost node; in the large treap it is the first node in (size, address) order at or
+ * above need. The pending runs, which are in no bin, are compared with that single by
+ * (merged size, address). Which shape holds a bin changes how fast the answer comes, never
+ * the answer.
  *
  * Invariants (osmem_check_heap checks them all against the heap list):
- *   - the treaps hold exactly the singles: each in the bin of its size (the large treap at or
- *     above BIN_LIMIT), ordered strictly by (size, address), priority(parent) >= priority(child);
+ *   - the bins hold exactly the singles, each in the bin of its size (the large treap at or
+ *     above BIN_LIMIT);
+ *   - a treap is ordered strictly by (size, address), priority(parent) >= priority(child);
+ *   - a pairing heap's root has no sibling and no back link; every other node lies above its
+ *     parent, and its back link leads to its previous sibling, or to its parent if it is the
+ *     first child;
  *   - bit i of bin_map is set iff bin i is non-empty; summary bit w iff bin_map[w] != 0;
  *   - the pending list holds exactly the first blocks of runs of two or more blocks, linked
  *     both ways, NULL-terminated.
@@ -61,6 +79,8 @@
 #define BINS (BIN_LIMIT / ALIGNMENT)
 #define MAP_WORDS (BINS / 64)
 #define SUMMARY_WORDS ((MAP_WORDS + 63) / 64)
+/* Bins of 16 bytes and more are pairing heaps; bin 1 (8 bytes: room for two links) a treap. */
+#define HEAP_BINS_FROM 2
 
 static struct block_meta *bin_root[BINS];
 static uint64_t bin_map[MAP_WORDS];
@@ -151,22 +171,27 @@ written_after_free(const struct block_meta *b)
  * comparison covers both ends of the heap (which holds at least HEAP_PREALLOC bytes whenever
  * a FREE block exists).
  */
-static inline bool link_target_sound(const struct block_meta *to)
+static inline bool link_target_sound(const struct block_meta *to, size_t reach)
 {
 	uintptr_t from_start = (uintptr_t)to - heap_start();
 
-	return !to || (from_start <= heap_break() - heap_start() - (META_SIZE + ALIGNMENT) &&
+	return !to || (from_start <= heap_break() - heap_start() - reach &&
 		       to->status == STATUS_FREE);
+}
+
+/* b's link `to`, which must be NULL or a FREE block whose first `reach` bytes lie in the heap. */
+static inline struct block_meta *link_follow(const struct block_meta *b, struct block_meta *to,
+					     size_t reach)
+{
+	if (__builtin_expect(!link_target_sound(to, reach), 0))
+		written_after_free(b);
+	return to;
 }
 
 /* The link, which must lead to a FREE block inside the heap (or be NULL); else abort. */
 static inline struct block_meta *link_get(const struct block_meta *b, int which)
 {
-	struct block_meta *to = link_decode(b, which);
-
-	if (__builtin_expect(!link_target_sound(to), 0))
-		written_after_free(b);
-	return to;
+	return link_follow(b, link_decode(b, which), META_SIZE + ALIGNMENT);
 }
 
 static inline uint64_t link_encode(const struct block_meta *b, const struct block_meta *to)
@@ -328,6 +353,143 @@ static struct block_meta *treap_lower_bound(struct block_meta *t, size_t need)
 	return best;
 }
 
+/* ---- pairing heaps ----------------------------------------------------------------------- */
+
+/*
+ * A pairing heap by address (Fredman, Sedgewick, Sleator and Tarjan, 1986): each node's
+ * children form a list (CHILD is the first, SIBLING the next), BACK leads to the previous
+ * sibling or, from a first child, to the parent. The root is the lowest address. Adding a
+ * node is one comparison with the root; taking the root pairs its children up left to right,
+ * then melds the pairs right to left (the two-pass rule: O(log n) amortised); removing
+ * another node cuts it from its list and melds what its children pair up to under the root.
+ * BACK is a third link, in the payload's second word: the heaps hold blocks of 16 bytes or
+ * more, so every link followed in one must reach 16 payload bytes inside the heap.
+ */
+enum { CHILD = 0, SIBLING = 1 };
+
+#define BACK_OFFSET (META_SIZE + sizeof(uint64_t))
+#define NODE_REACH (META_SIZE + 2 * ALIGNMENT)
+
+static inline struct block_meta *back_decode(const struct block_meta *b)
+{
+	uint64_t word;
+
+	memcpy(&word, (const char *)b + BACK_OFFSET, sizeof(word));
+	return (struct block_meta *)(uintptr_t)((word ^ link_key(b)) << 3);
+}
+
+static inline void back_set(struct block_meta *b, struct block_meta *to)
+{
+	uint64_t word = link_encode(b, to);
+
+	memcpy((char *)b + BACK_OFFSET, &word, sizeof(word));
+}
+
+static inline struct block_meta *node_get(const struct block_meta *b, int which)
+{
+	return link_follow(b, link_decode(b, which), NODE_REACH);
+}
+
+static inline struct block_meta *node_back(const struct block_meta *b)
+{
+	return link_follow(b, back_decode(b), NODE_REACH);
+}
+
+/* Roots a and b become one heap, whose root is returned; that root's SIBLING and BACK are
+   left for the caller to set. */
+static inline struct block_meta *heap_meld(struct block_meta *a, struct block_meta *b)
+{
+	if (b < a) {
+		struct block_meta *t = a;
+
+		a = b;
+		b = t;
+	}
+	struct block_meta *first = node_get(a, CHILD);
+
+	link_set(b, SIBLING, first);
+	back_set(b, a);
+	if (first)
+		back_set(first, b);
+	link_set(a, CHILD, b);
+	return a;
+}
+
+/* The heaps of the sibling list from `first` (not NULL) become one: the two-pass rule. */
+static struct block_meta *heap_pair_up(struct block_meta *first)
+{
+	struct block_meta *pairs = NULL, *root, *next;
+
+	if (!node_get(first, SIBLING))
+		return first;
+
+	/* Left to right: each pair melded, the results stacked through SIBLING. */
+	while (first) {
+		struct block_meta *a = first, *b = node_get(a, SIBLING);
+
+		first = NULL;
+		if (b) {
+			first = node_get(b, SIBLING);
+			a = heap_meld(a, b);
+		}
+		link_set(a, SIBLING, pairs);
+		pairs = a;
+	}
+	/* Right to left: the stack melded into one. */
+	root = pairs;
+	for (pairs = node_get(root, SIBLING); pairs; pairs = next) {
+		next = node_get(pairs, SIBLING);
+		root = heap_meld(root, pairs);
+	}
+	return root;
+}
+
+/* n joins the non-empty heap at root. Out of line, as heap_remove: the callers' fast paths
+   (an empty bin, a lone root) then save no registers. */
+static void __attribute__((noinline)) heap_insert(struct block_meta **root, struct block_meta *n)
+{
+	struct block_meta *top = *root;
+
+	if (n < top) {
+		links_set(n, top, NULL);
+		back_set(n, NULL);
+		back_set(top, n);   /* a root has no SIBLING: top is n's only child */
+		*root = n;
+	} else {
+		struct block_meta *first = node_get(top, CHILD);
+
+		links_set(n, NULL, first);
+		back_set(n, top);
+		if (first)
+			back_set(first, n);
+		link_set(top, CHILD, n);
+	}
+}
+
+/* n leaves the heap at root, which it is not alone in. */
+static void __attribute__((noinline)) heap_remove(struct block_meta **root, struct block_meta *n)
+{
+	struct block_meta *children = node_get(n, CHILD);
+	struct block_meta *rest = children ? heap_pair_up(children) : NULL;
+
+	if (n == *root) {
+		if (rest) {
+			if (rest != children)   /* (a lone child's SIBLING is NULL already) */
+				link_set(rest, SIBLING, NULL);
+			back_set(rest, NULL);
+		}
+		*root = rest;
+		return;
+	}
+	struct block_meta *back = node_back(n), *sibling = node_get(n, SIBLING);
+
+	link_set(back, link_decode(back, CHILD) == n ? CHILD : SIBLING, sibling);
+	if (sibling)
+		back_set(sibling, back);
+	if (rest)
+		heap_meld(*root, rest);   /* the root is the lowest: rest becomes its first child */
+}
+
 /* ---- bins -------------------------------------------------------------------------------- */
 
 static inline size_t bin_of(size_t size)
@@ -363,6 +525,17 @@ static inline void single_insert(struct block_meta *b)
 {
 	size_t i = bin_of(b->size);
 
+	if (i >= HEAP_BINS_FROM) {
+		if (bin_root[i]) {
+			heap_insert(&bin_root[i], b);
+			return;
+		}
+		links_set(b, NULL, NULL);
+		back_set(b, NULL);
+		bin_root[i] = b;
+		bin_mark(i);
+		return;
+	}
 	if (bin_root[i]) {
 		if (i)
 			exact_bin_insert(&bin_root[i], b);
@@ -392,6 +565,16 @@ static inline void single_remove(struct block_meta *b)
 {
 	size_t i = bin_of(b->size);
 
+	if (i >= HEAP_BINS_FROM) {
+		/* A lone root, as in most bins: no link to validate but its own, which must be NULL. */
+		if (bin_root[i] == b && !link_decode(b, CHILD)) {
+			bin_root[i] = NULL;
+			bin_unmark(i);
+		} else {
+			heap_remove(&bin_root[i], b);
+		}
+		return;
+	}
 	/* The lone node of its bin, as in most bins: its links need no decoding. */
 	if (bin_root[i] == b && links_null(b)) {
 		bin_root[i] = NULL;
@@ -536,11 +719,16 @@ struct free_run free_index_best_fit(size_t need)
 		size_t i = first_bin_from(bin_of(need));
 		struct block_meta *parent;
 
-		single = treap_leftmost(bin_root[i], &parent);
-		/* No run to merge: the index stays as it is until the caller takes single. */
-		fit_hint.node = pending ? NULL : single;
-		fit_hint.parent = parent;
-		fit_hint.bin = i;
+		if (i >= HEAP_BINS_FROM) {
+			single = bin_root[i];   /* a heap's root is its lowest address */
+			fit_hint.node = NULL;
+		} else {
+			single = treap_leftmost(bin_root[i], &parent);
+			/* No run to merge: the index stays as it is until the caller takes single. */
+			fit_hint.node = pending ? NULL : single;
+			fit_hint.parent = parent;
+			fit_hint.bin = i;
+		}
 	} else {
 		fit_hint.node = NULL;
 		single = treap_lower_bound(bin_root[0], need);
@@ -594,7 +782,7 @@ NO_SANITIZE static const char *verify_treap(const struct block_meta *t, size_t b
 		return "a treap link leads outside the heap "
 		       "(a free block written after it was freed?)";
 	if (++*count > limit)
-		return "the treaps hold more nodes than there are free runs of one block";
+		return "the bins hold more nodes than there are free runs of one block";
 	if (t->status != STATUS_FREE)
 		return "a treap node is not a FREE block";
 	if (bin_of(t->size) != bin)
@@ -613,6 +801,89 @@ NO_SANITIZE static const char *verify_treap(const struct block_meta *t, size_t b
 	return why ? why : verify_treap(right, bin, t, high, count, limit);
 }
 
+/* A pairing-heap node's links (its first 16 payload bytes included) lie inside the heap. */
+NO_SANITIZE static bool node_sound(const struct block_meta *b)
+{
+	return (uintptr_t)b % ALIGNMENT == 0 && heap_contains(b, NODE_REACH);
+}
+
+#define HEAP_LINK_OUTSIDE \
+	"a pairing-heap link leads outside the heap (a free block written after it was freed?)"
+
+/* t, reached from `from` (its parent or previous sibling) under `parent`, is a sound node. */
+NO_SANITIZE static const char *verify_heap_node(const struct block_meta *t,
+						const struct block_meta *from,
+						const struct block_meta *parent, size_t bin,
+						size_t *count, size_t limit)
+{
+	const struct block_meta *back;
+
+	if (!node_sound(t))
+		return HEAP_LINK_OUTSIDE;
+	if ((back = back_decode(t)) && !node_sound(back))
+		return HEAP_LINK_OUTSIDE;
+	if (++*count > limit)
+		return "the bins hold more nodes than there are free runs of one block";
+	if (t->status != STATUS_FREE)
+		return "a pairing-heap node is not a FREE block";
+	if (bin_of(t->size) != bin)
+		return "a pairing-heap node is in the wrong size bin";
+	if (parent && t <= parent)
+		return "a pairing-heap node lies below its parent";
+	if (back != from)
+		return "a pairing-heap back link is wrong";
+	return NULL;
+}
+
+/* The parent of x, a node of the heap whose links were all verified on the way to x. */
+NO_SANITIZE static const struct block_meta *verified_parent(const struct block_meta *x)
+{
+	const struct block_meta *back;
+
+	while (link_decode(back = back_decode(x), CHILD) != x)
+		x = back;
+	return back;
+}
+
+/*
+ * Every node of the pairing heap at root, in preorder, without recursion (a pairing heap can
+ * be as deep as it is large): down to the first child, else on to the next sibling, else up
+ * through the verified back links to the nearest ancestor that has a next sibling.
+ */
+NO_SANITIZE static const char *verify_heap(const struct block_meta *root, size_t bin,
+					   size_t *count, size_t limit)
+{
+	const struct block_meta *t = root, *from = NULL, *parent = NULL, *sibling;
+	const char *why;
+
+	if (!root)
+		return NULL;
+	if (!node_sound(root))
+		return HEAP_LINK_OUTSIDE;
+	if ((sibling = link_decode(root, SIBLING)))
+		return node_sound(sibling) ? "a pairing heap's root has a sibling" : HEAP_LINK_OUTSIDE;
+	if ((why = verify_heap_node(root, NULL, NULL, bin, count, limit)))
+		return why;
+	for (;;) {
+		const struct block_meta *next = link_decode(t, CHILD);
+
+		if (next) {
+			from = parent = t;
+		} else {
+			while (t != root && !(next = link_decode(t, SIBLING))) {
+				t = parent;
+				parent = t == root ? NULL : verified_parent(t);
+			}
+			if (t == root)
+				return NULL;
+			from = t;
+		}
+		if ((why = verify_heap_node(next, from, parent, bin, count, limit)))
+			return why;
+		t = next;
+	}
+}
+
 NO_SANITIZE const char *free_index_verify_singles(size_t singles)
 {
 	size_t count = 0;
@@ -622,7 +893,9 @@ NO_SANITIZE const char *free_index_verify_singles(size_t singles)
 
 		if (i && marked != (bin_root[i] != NULL))
 			return "the bitmap of non-empty bins disagrees with the bins";
-		const char *why = verify_treap(bin_root[i], i, NULL, NULL, &count, singles);
+		const char *why = i >= HEAP_BINS_FROM ?
+			verify_heap(bin_root[i], i, &count, singles) :
+			verify_treap(bin_root[i], i, NULL, NULL, &count, singles);
 
 		if (why)
 			return why;
@@ -631,13 +904,27 @@ NO_SANITIZE const char *free_index_verify_singles(size_t singles)
 		if (!!(bin_summary[w / 64] >> (w % 64) & 1) != (bin_map[w] != 0))
 			return "the summary of the bin bitmap disagrees with it";
 	if (count != singles)
-		return "the treaps hold fewer nodes than there are free runs of one block";
+		return "the bins hold fewer nodes than there are free runs of one block";
 	return NULL;
 }
 
 NO_SANITIZE bool free_index_holds_single(const struct block_meta *single, size_t singles)
 {
-	const struct block_meta *t = bin_root[bin_of(single->size)];
+	size_t bin = bin_of(single->size);
+	const struct block_meta *t = bin_root[bin];
+
+	if (bin >= HEAP_BINS_FROM) {
+		/* Up the back links (verify_singles proved them) to the root. */
+		for (size_t steps = 0; single != t && steps < singles; steps++) {
+			const struct block_meta *back = back_decode(single);
+
+			if (!back || !node_sound(back) || (link_decode(back, CHILD) != single &&
+							   link_decode(back, SIBLING) != single))
+				return false;
+			single = back;
+		}
+		return single == t;
+	}
 
 	for (size_t steps = 0; t && link_sound(t) && steps < singles; steps++) {
 		if (t == single)
