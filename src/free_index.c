@@ -139,14 +139,19 @@ static inline void store_links(struct block_meta *b, uint32_t pad, uint64_t word
 }
 
 /*
- * A link is stored XORed with a key drawn from the address of the block that holds it (as
- * glibc's safe-linking does), so bytes a program writes into a freed payload (a pointer of its
- * own, zeros, text) decode to an address outside the heap or to a block that is not FREE, and
- * link_get() stops there instead of walking into it. The key has 48 bits.
+ * A link to `to` held by b is stored as (to XOR b) >> 3, XORed with LINK_SALT: it depends on
+ * the address of the block that holds it (as glibc's safe-linking does), and bytes a program
+ * writes into a freed payload decode to an address outside the heap, so link_get() stops
+ * there instead of walking into it. The salt's top bit (bit 47, address bit 50 once decoded)
+ * is set and its next three are clear: zeros, text (bytes below 0x80), a pointer of the
+ * program's (below 2^47) and bytes of 0xff all decode to an address at or above 2^47, above
+ * any heap. Two XORs and a shift each way, no multiplication on the walks' critical path.
  */
-static inline uint64_t link_key(const struct block_meta *b)
+#define LINK_SALT 0x85c4e3779b97ULL
+
+static inline struct block_meta *link_unsalt(const struct block_meta *b, uint64_t stored)
 {
-	return (uint64_t)(uintptr_t)b * 0x9e3779b97f4a7c15ULL >> 16;
+	return (struct block_meta *)(((stored ^ LINK_SALT) << 3) ^ (uintptr_t)b);
 }
 
 /* The link as stored, unchecked: for the verifier, which checks what it follows itself. */
@@ -155,7 +160,7 @@ static inline struct block_meta *link_decode(const struct block_meta *b, int whi
 	uint64_t word = payload_word(b);
 	uint64_t stored = which ? word & LINK_MASK : (word >> 48) << 32 | pad_word(b);
 
-	return (struct block_meta *)(uintptr_t)((stored ^ link_key(b)) << 3);
+	return link_unsalt(b, stored);
 }
 
 static void __attribute__((noreturn, cold, noinline))
@@ -196,7 +201,7 @@ static inline struct block_meta *link_get(const struct block_meta *b, int which)
 
 static inline uint64_t link_encode(const struct block_meta *b, const struct block_meta *to)
 {
-	return (uint64_t)(uintptr_t)to >> 3 ^ link_key(b);
+	return ((uintptr_t)to ^ (uintptr_t)b) >> 3 ^ LINK_SALT;
 }
 
 static inline void link_set(struct block_meta *b, int which, struct block_meta *to)
@@ -220,9 +225,9 @@ static inline void links_set(struct block_meta *b, struct block_meta *to0, struc
 /* Both links of b are NULL: a comparison of the stored words, no decoding. */
 static inline bool links_null(const struct block_meta *b)
 {
-	uint64_t key = link_key(b);
+	uint64_t null = link_encode(b, NULL);
 
-	return pad_word(b) == (uint32_t)key && payload_word(b) == (key | (key >> 32) << 48);
+	return pad_word(b) == (uint32_t)null && payload_word(b) == (null | (null >> 32) << 48);
 }
 
 static inline bool is_free(const struct block_meta *b)
@@ -375,7 +380,7 @@ static inline struct block_meta *back_decode(const struct block_meta *b)
 	uint64_t word;
 
 	memcpy(&word, (const char *)b + BACK_OFFSET, sizeof(word));
-	return (struct block_meta *)(uintptr_t)((word ^ link_key(b)) << 3);
+	return link_unsalt(b, word);
 }
 
 static inline void back_set(struct block_meta *b, struct block_meta *to)
