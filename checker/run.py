@@ -126,9 +126,9 @@ def _stage_files(files: Path, program: Path, lib_dir: Path, markers: Path,
 
 def _launch(work: Path, program: Path, lib_dir: Path, tracer: str, markers: Path,
             timeout: float, args: list[str], options: Options,
-            confined: bool) -> tuple[list[str], dict[str, str]]:
-    """The command the tracer starts (bwrap, or the launcher itself) and the program's
-    environment."""
+            watch: sandbox.EndWatch | None) -> tuple[list[str], dict[str, str]]:
+    """The command the tracer starts (bwrap, watched by `watch`; or, unconfined, the launcher
+    itself) and the program's environment."""
     staged, args = _stage_files(work / "files", program, lib_dir, markers, args)
     # The sandbox sees the copies at their host paths: ltrace reads the program's ELF by the
     # path the program has inside, so that path must be the same outside.
@@ -143,8 +143,9 @@ def _launch(work: Path, program: Path, lib_dir: Path, tracer: str, markers: Path
         raise LauncherMissing(f"the kit's launcher {sandbox.LAUNCHER} is missing: run `make`")
     launch = sandbox.launcher_command(inside["launcher"], sandbox.Limits.for_timeout(timeout),
                                       [inside[program.name], *inputs])
-    if confined:
-        launch = sandbox.bwrap_command({root: work / "files"}, {}, env, "/tmp") + launch
+    if watch:
+        launch = sandbox.bwrap_command({root: work / "files"}, {}, env, "/tmp",
+                                       info_fd=watch.fd) + launch
     return launch, env
 
 
@@ -169,14 +170,17 @@ def wait_exit(process: subprocess.Popen, timeout: float) -> int | None:
     return process.wait()
 
 
-def end_group(process: subprocess.Popen) -> None:
+def end_group(process: subprocess.Popen, watch: sandbox.EndWatch | None = None) -> None:
     """Kills the process group that `process` leads (it was started with start_new_session, so
-    the group holds whatever it forked too) and reaps `process`."""
+    the group holds whatever it forked too), reaps `process`, and waits until the processes of
+    the sandbox that `watch` watches are gone too."""
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
     process.wait()
+    if watch:
+        watch.wait()
 
 
 def _limit_child() -> None:
@@ -228,13 +232,14 @@ def run_traced(program: Path, lib_dir: Path, tracer: str, markers: Path, timeout
 def _run_traced_once(program: Path, lib_dir: Path, tracer: str, markers: Path, timeout: float,
                      args: list[str] | None, options: Options) -> Run:
     confined = options.sandbox and sandbox.enabled()
-    with tempfile.TemporaryDirectory(prefix="osmem-run-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="osmem-run-") as tmp, \
+            sandbox.EndWatch(confined) as watch:
         work = Path(tmp)
         work.chmod(0o711)             # the sandbox's user may reach files/, never the trace
         trace_file = work / "trace"
         trace_file.touch(mode=0o600)
         launch, env = _launch(work, program, lib_dir, tracer, markers, timeout, args or [],
-                              options, confined)
+                              options, watch if confined else None)
         command = tracer_command(tracer, launch, trace_file, env, confined, options)
         tracer_env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
         if tracer == "ltrace" and not confined:
@@ -242,14 +247,15 @@ def _run_traced_once(program: Path, lib_dir: Path, tracer: str, markers: Path, t
         with open(work / "stdout", "wb") as out, open(work / "stderr", "wb") as err:
             process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                        env=tracer_env, cwd=work, start_new_session=True,
-                                       preexec_fn=_limit_child)
+                                       preexec_fn=_limit_child, pass_fds=watch.pass_fds)
+            watch.started()
             try:
                 returncode = wait_exit(process, timeout)
             finally:
                 # The tracer and the sandbox share one process group; the sandbox's own
                 # processes die with it (bwrap --die-with-parent, then its pid namespace).
                 # Without the sandbox, the program and what it forked share that group.
-                end_group(process)
+                end_group(process, watch)
         trace, truncated = ("", False)
         if trace_file.exists():
             trace, truncated = _read_capped(trace_file, TRACE_LIMIT)

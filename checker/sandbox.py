@@ -6,8 +6,8 @@ system (/usr; a build also gets /bin, /lib, /proc, /dev) and of the few files th
 their host paths;
 a private /tmp of bounded size; no environment but what the run sets. The kit's checkout, its
 tests/ref/, checker/, and other runs' files are not visible inside. bwrap dies with its parent
-(the tracer, or the checker for a build), and with it the sandbox's pid namespace: when a run
-ends, every process it started is gone, setsid() or not.
+(the tracer, or the checker for a build), and with it the sandbox's pid namespace: a run ends
+only once every process it started is gone, setsid() or not (EndWatch).
 
 Inside, the kit's launcher (checker/launcher.c) sets the resource limits and the seccomp filter
 before it execs the command, so the limits count the sandbox's processes only.
@@ -18,9 +18,12 @@ every run then prints a warning; the launcher's limits and filter still apply.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import pwd
+import select
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -92,15 +95,92 @@ def launcher_command(launcher: str, limits: Limits, command: list[str]) -> list[
             str(limits.file_size), str(limits.processes), *command]
 
 
+class EndWatch:
+    """Waits, once a run is killed, until every process of its sandbox is gone.
+
+    Killing the run's process group kills bwrap; the sandbox's processes die of it a moment
+    later (--die-with-parent, then the pid namespace), and on a loaded machine that moment can
+    outlast the run. bwrap writes the host pid of the namespace's init on its --info-fd, and the
+    kernel lets that init finish exiting only after every other process of the namespace has:
+    so once the init has exited, nothing of the run is left. Use it as a context manager (it
+    owns two pipe ends), pass `fd` to bwrap_command and `pass_fds` to Popen, call `started()`
+    right after Popen, and `wait()` after killing the group."""
+
+    TIMEOUT = 10.0          # seconds at most that wait() waits (a process stuck in the kernel)
+
+    def __init__(self, confined: bool) -> None:
+        self._read, self.fd = os.pipe() if confined else (-1, -1)
+
+    def __enter__(self) -> "EndWatch":
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for fd in (self._read, self.fd):
+            if fd >= 0:
+                os.close(fd)
+        self._read = self.fd = -1
+
+    @property
+    def pass_fds(self) -> tuple[int, ...]:
+        return (self.fd,) if self.fd >= 0 else ()
+
+    def started(self) -> None:
+        """Only bwrap keeps the writing end: its end (bwrap's close or death) is then EOF."""
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def wait(self) -> bool:
+        """False only if a process of the sandbox was still there after TIMEOUT seconds."""
+        if self._read < 0:
+            return True
+        deadline = time.monotonic() + self.TIMEOUT
+        info = self._read_info(deadline)
+        try:
+            pid, namespace = int(info["child-pid"]), int(info["pid-namespace"])
+        except (KeyError, TypeError, ValueError):
+            return True     # bwrap made no sandbox (it failed, or was killed before)
+        try:
+            pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            return True
+        try:
+            # The pid may name another process by now: then the init is long gone.
+            if os.readlink(f"/proc/{pid}/ns/pid") != f"pid:[{namespace}]":
+                return True
+            timeout = max(0.0, deadline - time.monotonic())
+            return bool(select.select([pidfd], [], [], timeout)[0])
+        except FileNotFoundError:
+            return True
+        finally:
+            os.close(pidfd)
+
+    def _read_info(self, deadline: float) -> dict:
+        """bwrap's JSON, read until EOF (it closes the pipe once written, or dies)."""
+        data = b""
+        while (left := deadline - time.monotonic()) > 0 and select.select([self._read], [], [],
+                                                                          left)[0]:
+            chunk = os.read(self._read, 4096)
+            if not chunk or len(data) > 65536:
+                break
+            data += chunk
+        try:
+            info = json.loads(data)
+        except ValueError:
+            return {}
+        return info if isinstance(info, dict) else {}
+
+
 def bwrap_command(read_only: dict[str, Path], writable: dict[str, Path], env: dict[str, str],
-                  chdir: str, tools: bool = False) -> list[str]:
+                  chdir: str, tools: bool = False, info_fd: int = -1) -> list[str]:
     """The bwrap command line (up to and including "--") for a sandbox that sees /usr,
     `read_only` and `writable` ({inside path: host path}), and nothing else of the host.
 
     A traced program needs only /usr, /lib and the loader at /lib64: each further mount costs in
     every run (the loader's cache alone doubles a run's cost here). `tools` adds what a build
     needs: /bin, the loader's cache, /proc and /dev, read-only (its devices work, but nothing can
-    be created there: bwrap's /dev is a tmpfs as large as half the memory)."""
+    be created there: bwrap's /dev is a tmpfs as large as half the memory). `info_fd`: an
+    EndWatch's."""
     command = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
                "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_UID), "--ro-bind", "/usr", "/usr"]
     links = ("bin", "sbin", "lib", "lib32", "lib64", "libx32") if tools else ("lib", "lib64")
@@ -117,6 +197,8 @@ def bwrap_command(read_only: dict[str, Path], writable: dict[str, Path], env: di
         command += ["--ro-bind", str(host), inside]
     for inside, host in writable.items():
         command += ["--bind", str(host), inside]
+    if info_fd >= 0:
+        command += ["--info-fd", str(info_fd)]
     command += ["--clearenv", "--chdir", chdir]
     for key, value in env.items():
         command += ["--setenv", key, value]

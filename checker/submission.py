@@ -177,23 +177,31 @@ def _scratch_tree(sources: Path, scratch: Path) -> None:
 BUILD_ENV = {"PATH": "/usr/bin:/bin", "LC_ALL": "C", "HOME": "/tmp"}
 
 
-def _make_command(scratch: Path, launcher: Path) -> list[str]:
+def _make_command(scratch: Path, launcher: Path, watch: sandbox.EndWatch) -> list[str]:
     launch = sandbox.launcher_command(str(launcher), BUILD_LIMITS,
                                       ["make", "-C", str(scratch / "src")])
     if not sandbox.enabled():
         return launch
     return sandbox.bwrap_command({str(launcher): launcher}, {str(scratch): scratch}, BUILD_ENV,
-                                 str(scratch / "src"), tools=True) + launch
+                                 str(scratch / "src"), tools=True, info_fd=watch.fd) + launch
 
 
 def _run_build(scratch: Path, launcher: Path) -> Build:
-    """make in the scratch tree: killed at BUILD_TIMEOUT, its output read as it comes (its
-    first and last OUTPUT_KEPT / 2 bytes kept, the rest counted; stopped beyond OUTPUT_LIMIT),
-    so a flood costs neither memory nor disk, and make's own last words survive it."""
-    process = subprocess.Popen(_make_command(scratch, launcher), stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=BUILD_ENV,
-                               cwd=scratch / "src", start_new_session=True,
-                               **sandbox.as_sandbox_user())
+    """make in the scratch tree, in the sandbox (unless SANDBOX=0)."""
+    with sandbox.EndWatch(sandbox.enabled()) as watch:
+        process = subprocess.Popen(_make_command(scratch, launcher, watch),
+                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   stderr=subprocess.STDOUT, env=BUILD_ENV, cwd=scratch / "src",
+                                   start_new_session=True, pass_fds=watch.pass_fds,
+                                   **sandbox.as_sandbox_user())
+        watch.started()
+        return _read_build(process, watch)
+
+
+def _read_build(process: subprocess.Popen, watch: sandbox.EndWatch) -> Build:
+    """The build, killed at BUILD_TIMEOUT, its output read as it comes (its first and last
+    OUTPUT_KEPT / 2 bytes kept, the rest counted; stopped beyond OUTPUT_LIMIT), so a flood
+    costs neither memory nor disk, and make's own last words survive it."""
     assert process.stdout is not None
     head, tail, dropped = bytearray(), bytearray(), 0
     deadline = time.monotonic() + BUILD_TIMEOUT
@@ -223,7 +231,7 @@ def _run_build(scratch: Path, launcher: Path) -> Build:
     except (TimeoutError, subprocess.TimeoutExpired):
         returncode = None
     finally:
-        end_group(process)
+        end_group(process, watch)
         process.stdout.close()
     cut = f"\n[... {dropped} bytes of output not kept ...]\n" if dropped else ""
     text = (bytes(head).decode("utf-8", "replace") + cut

@@ -208,16 +208,16 @@ def driver_script(steps: list[Step], products: tuple[str, ...], preload: Path | 
     return "\n".join(lines) + "\n"
 
 
-def driver_command(script: str, inputs: Path, work: str,
-                   confinement: Confinement) -> list[str]:
-    """bwrap (unless SANDBOX=0), the launcher, and the driver."""
+def driver_command(script: str, inputs: Path, work: str, confinement: Confinement,
+                   watch: sandbox.EndWatch) -> list[str]:
+    """bwrap (unless SANDBOX=0; watched by `watch`), the launcher, and the driver."""
     launch = sandbox.launcher_command(str(confinement.launcher), confinement.limits,
                                       ["/bin/sh", "-c", script, "sh", str(inputs), work])
     if not sandbox.enabled():
         return launch
     read_only = {str(path): path for path in (*confinement.read_only, inputs)}
     return sandbox.bwrap_command(read_only, {}, environment(Path(work) / "home"), "/tmp",
-                                 tools=True) + launch
+                                 tools=True, info_fd=watch.fd) + launch
 
 
 def signal_of(returncode: int | None) -> int | None:
@@ -269,21 +269,24 @@ def run_workload(workload: Workload, run_dir: Path, preload: Path | None,
     steps = workload.steps(inputs)
     # In the sandbox, the work directory is in its private /tmp: bounded, and gone with it.
     work = SANDBOX_WORK if sandbox.enabled() else str(run_dir / "work")
-    command = driver_command(driver_script(steps, workload.products, preload), inputs, work,
-                             confinement)
-    with open(run_dir / "stdout", "w+b") as out, open(run_dir / "stderr", "w+b") as err:
+    with open(run_dir / "stdout", "w+b") as out, open(run_dir / "stderr", "w+b") as err, \
+            sandbox.EndWatch(sandbox.enabled()) as watch:
+        command = driver_command(driver_script(steps, workload.products, preload), inputs, work,
+                                 confinement, watch)
         start = time.monotonic()
         try:
             process = subprocess.Popen(command, cwd=run_dir, env=environment(Path(work) / "home"),
                                        stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                       start_new_session=True, **sandbox.as_sandbox_user())
+                                       start_new_session=True, pass_fds=watch.pass_fds,
+                                       **sandbox.as_sandbox_user())
         except FileNotFoundError as error:
             return Outcome([], 0.0, None, SETUP, 127,
                            f"{error.filename}: not installed (make dropin installs it)")
+        watch.started()
         try:
             returncode = wait_exit(process, timeout)
         finally:
-            end_group(process)                   # bwrap, and with it the sandbox's processes
+            end_group(process, watch)            # bwrap, and with it the sandbox's processes
         seconds = time.monotonic() - start
         out.seek(0)
         err.seek(0)

@@ -36,7 +36,6 @@ HOSTILE = ROOT / "checker" / "selftest" / "hostile"
 RUN_TIMEOUT = 4.0   # per program; the slowest graded program takes 0.4 s unloaded
 WALL_CLOCK_BOUND = 150.0   # per case, whole pytest run included
 REPRESENTATIVE = "malloc-arrays"   # the fast path: one program that calls os_malloc and os_free
-LINGERING = "osmem-linger"         # the name the setsid case gives its child
 ROW = re.compile(r"^(?P<program>\S+)\s+(?P<earned>\d+)/(?P<points>\d+)\s+"
                  r"(?P<result>passed|failed)\s*(?P<reason>.*)$")
 TOTAL = re.compile(r"^Total: (?P<earned>\d+)/(?P<possible>\d+)", re.MULTILINE)
@@ -104,6 +103,7 @@ class CheckRun:
     output: str
     seconds: float
     results: dict                 # --results-json: the whole reasons (the table shortens them)
+    staged_in: str                # the directory each run stages its program in, its own
 
     def reason(self, program: str) -> str:
         return next(str(row["reason"]) for row in self.results.get("programs", [])
@@ -127,6 +127,13 @@ def run_check(osmem: Path, program: str | None = None) -> CheckRun:
         command.append(f"--program={program}")
     env = {key: value for key, value in os.environ.items() if key != sandbox.DISABLE_VARIABLE}
     with tempfile.TemporaryDirectory(prefix="osmem-hostile-") as tmp:
+        # Its runs stage their programs under a directory of this check's own, so a process
+        # that outlives them is told apart from those of checks graded beside it.
+        staged_in = Path(tmp) / "runs"
+        staged_in.mkdir()
+        for directory in (Path(tmp), staged_in):
+            directory.chmod(0o711)    # the sandbox's user reaches its files through them
+        env["TMPDIR"] = str(staged_in)
         results = Path(tmp) / "results.json"
         command.append(f"--results-json={results}")
         start = time.monotonic()
@@ -134,7 +141,7 @@ def run_check(osmem: Path, program: str | None = None) -> CheckRun:
                               timeout=WALL_CLOCK_BOUND, errors="replace")
         seconds = time.monotonic() - start
         recorded = json.loads(results.read_text()) if results.exists() else {}
-    return CheckRun(done.returncode, done.stdout + done.stderr, seconds, recorded)
+    return CheckRun(done.returncode, done.stdout + done.stderr, seconds, recorded, str(staged_in))
 
 
 def build_case(case: str, out: Path) -> Path:
@@ -143,12 +150,14 @@ def build_case(case: str, out: Path) -> Path:
     return out / "libosmem.so"
 
 
-def lingering_processes() -> list[str]:
+def lingering_processes(run: CheckRun) -> list[str]:
+    """The processes still running a program that `run` staged (the setsid case's child, a
+    fork bomb's): none may outlive the run that started them, not even for a moment."""
     found = []
-    for comm in Path("/proc").glob("[0-9]*/comm"):
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
         try:
-            if comm.read_text().strip() == LINGERING:
-                found.append(comm.parent.name)
+            if cmdline.read_bytes().startswith(run.staged_in.encode() + b"/"):
+                found.append(cmdline.parent.name)
         except OSError:
             pass
     return found
@@ -183,7 +192,7 @@ def graded_safely(osmem: Path, case: Case, watched: list[Path]) -> CheckRun:
     before = tree_digest(watched)
     run = run_check(osmem, case.program)
     assert tree_digest(watched) == before, "grading changed the checkout or the submission"
-    assert lingering_processes() == [], "a process of the submission outlived its run"
+    assert lingering_processes(run) == [], "a process of the submission outlived its run"
     assert_graded(run, case)
     return run
 

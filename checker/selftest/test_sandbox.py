@@ -5,6 +5,7 @@ can see. The end-to-end attacks are in test_hostile.py."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -16,6 +17,7 @@ import catalogue
 import sandbox
 from grade import grade
 from parse import parse_ltrace, parse_strace
+from run import end_group
 from support import ROOT, settings_for
 
 # bwrap (pid 100) starts the sandbox; the launcher (pid 102) execs the program, which loads
@@ -151,6 +153,41 @@ def test_the_launcher_refuses_untraced_clones() -> None:
              "r = libc.syscall(435, 0, 0); print(r, os.strerror(ctypes.get_errno()))")  # clone3
     done = launch([sys.executable, "-c", probe])
     assert done.stdout.splitlines() == ["-1 Function not implemented"] * 2, done.stderr
+
+
+def test_a_run_ends_only_once_every_process_of_its_sandbox_is_gone() -> None:
+    """Killing a run's process group kills bwrap at once, its sandbox's processes a moment
+    later: children that hold memory take a while to die (without the wait, most of them are
+    still there when end_group returns). end_group waits for every one."""
+    script = ("import os, time\n"
+              "print(os.readlink('/proc/self/ns/pid'), flush=True)\n"
+              "for _ in range(4):\n"
+              "    if os.fork() == 0:\n"
+              "        held = bytearray(256 << 20)\n"
+              "        print('child', flush=True)\n"
+              "        time.sleep(60)\n"
+              "time.sleep(60)\n")
+    with sandbox.EndWatch(True) as watch:
+        command = sandbox.bwrap_command({}, {}, {"PATH": "/usr/bin"}, "/tmp", tools=True,
+                                        info_fd=watch.fd) + [sys.executable, "-c", script]
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                   text=True, start_new_session=True, pass_fds=watch.pass_fds,
+                                   **sandbox.as_sandbox_user())
+        watch.started()
+        assert process.stdout is not None
+        namespace, *children = (process.stdout.readline() for _ in range(5))
+        end_group(process, watch)
+        process.stdout.close()
+    assert children == ["child\n"] * 4
+    left = []       # but its init's zombie: it has exited, bwrap was to reap it
+    for pid in Path("/proc").glob("[0-9]*"):
+        try:
+            if (os.readlink(pid / "ns" / "pid") == namespace.strip()
+                    and (pid / "stat").read_text().rpartition(")")[2].split()[0] != "Z"):
+                left.append(pid.name)
+        except OSError:
+            pass
+    assert namespace.startswith("pid:[") and left == []
 
 
 def test_sandbox_off_is_never_silent(monkeypatch: pytest.MonkeyPatch) -> None:
