@@ -23,7 +23,7 @@ from __future__ import annotations
 import errno
 import re
 from dataclasses import dataclass, field
-from typing import Iterator
+from typing import Callable, Generic, Iterator, TypeVar
 
 ERRNO_RANGE = 4095  # the kernel returns -1..-4095 for errors
 # What the launcher's seccomp filter refuses (with ENOSYS, which the kernel never returns for
@@ -201,8 +201,40 @@ _ENDING = re.compile(r"^\+\+\+ (?P<ending>.*) \+\+\+$")
 _EXECVE_DONE = re.compile(r"^execve\(.*\)\s+=\s+0$")
 
 
+Tag = TypeVar("Tag")
 _UNFINISHED = " <unfinished ...>"
-_RESUMED = re.compile(r"^<\.\.\. \w+ resumed>\s?(?P<rest>.*)$")
+_RESUMED = re.compile(r"^<\.\.\. (?P<name>\w+) resumed>\s?(?P<rest>.*)$")
+_CALL_NAME = re.compile(r"^(?P<name>\w+)\(")
+
+
+class _Interrupted(Generic[Tag]):
+    """Syscalls that another process's line cut in two, joined again.
+
+    When several processes are traced, a syscall that another's line interrupts is printed in
+    two halves: ``brk(NULL <unfinished ...>`` and later, for the same pid, ``<... brk resumed>)
+    = 0x...`` (ltrace -S alike, as ``SYS_munmap(0x7f.., 4096 <unfinished ...>`` and ``<...
+    SYS_munmap resumed> ) = 0``). The joined line stands where the call completed. `joins`
+    says which unfinished lines are such halves (ltrace also leaves its os_* calls unfinished
+    around the syscalls they make: those are not joined)."""
+
+    def __init__(self, joins: Callable[[str], bool]) -> None:
+        self._joins = joins
+        self._pending: dict[str, tuple[Tag, str]] = {}
+
+    def join(self, pid: str, tag: Tag, line: str) -> tuple[Tag, str] | None:
+        """(tag, line) as it stands, or joined to its first half (and that half's tag); None
+        for a first half, held until its end comes."""
+        if line.endswith(_UNFINISHED) and self._joins(line):
+            self._pending[pid] = (tag, line[:-len(_UNFINISHED)])
+            return None
+        resumed = _RESUMED.match(line)
+        if resumed and pid in self._pending:
+            first_tag, first = self._pending[pid]
+            called = _CALL_NAME.match(first)
+            if called and called["name"] == resumed["name"]:
+                del self._pending[pid]
+                return first_tag, first + resumed["rest"]
+        return tag, line
 
 
 @dataclass(frozen=True)
@@ -213,26 +245,16 @@ class _Line:
 
 
 def _whole_lines(text: str) -> Iterator[_Line]:
-    """The trace's lines, with syscalls that other processes interrupted joined again.
-
-    With several processes strace prints ``brk(NULL <unfinished ...>`` and later, for the same
-    pid, ``<... brk resumed>) = 0x...``; the joined line stands where the call completed.
-    """
-    pending: dict[str, tuple[int | None, str]] = {}
+    """The trace's lines, with syscalls that other processes interrupted joined again (the
+    instruction pointer is the first half's)."""
+    interrupted: _Interrupted[int | None] = _Interrupted(lambda line: True)
     for raw in text.splitlines():
         match = _STRACE_LINE.match(raw)
         if not match:
             continue
-        pid, line = match["pid"], match["rest"]
         ip = int(match["ip"], 16) if match["ip"] and "?" not in match["ip"] else None
-        if line.endswith(_UNFINISHED):
-            pending[pid] = (ip, line[:-len(_UNFINISHED)])
-            continue
-        resumed = _RESUMED.match(line)
-        if resumed and pid in pending:
-            ip, first = pending.pop(pid)
-            line = first + resumed["rest"]
-        yield _Line(pid, ip, line)
+        if whole := interrupted.join(match["pid"], ip, match["rest"]):
+            yield _Line(match["pid"], *whole)
 
 
 def _program_start(lines: list[_Line]) -> tuple[str | None, int]:
@@ -394,9 +416,12 @@ def parse_ltrace(text: str) -> Trace:
     builder = _CallBuilder()
     ending = ""
     lines = []
+    interrupted: _Interrupted[None] = _Interrupted(lambda line: line.startswith("SYS_"))
     for raw in text.splitlines():
         match = _LTRACE_PID.match(raw.strip())
-        lines.append((match["pid"] or "", match["rest"].strip()))
+        pid = match["pid"] or ""
+        if whole := interrupted.join(pid, None, match["rest"].strip()):
+            lines.append((pid, whole[1]))
     main_pid, start = _ltrace_program(lines)
     for pid, line in lines[start:]:
         if pid != main_pid:

@@ -122,6 +122,28 @@ os_malloc(1) = HeapStart + 0x20
 """
 
 
+def test_ltrace_lines_split_by_another_process_are_joined() -> None:
+    """ltrace -f splits a syscall another traced process interrupts (the sandbox's own
+    processes are traced too), as strace does, and leaves every os_* call unfinished around
+    the syscalls it makes: the syscall halves are joined, the call's are not."""
+    text = """\
+9 t->os_malloc(200000 <unfinished ...>
+9 SYS_mmap(0, 200032, 3, 34 <unfinished ...>
+7 SYS_wait4(-1, 0x7ffe, 0, 0 <unfinished ...>
+9 <... SYS_mmap resumed> )                    = 0x7ffff7f00000
+9 <... os_malloc resumed> )                   = 0x7ffff7f00020
+9 t->os_free(0x7ffff7f00020 <unfinished ...>
+9 SYS_munmap(0x7ffff7f00000, 200032 <unfinished ...>
+8 <... SYS_poll resumed> )                    = 1
+9 <... SYS_munmap resumed> )                  = 0
+9 <... os_free resumed> )                     = <void>
+"""
+    calls = [(c.func, c.ret, [(s.name, s.args, s.ret) for s in c.syscalls])
+             for c in parse_ltrace(text).calls]
+    assert calls == [("os_malloc", 0x7ffff7f00020, [("mmap", (0, 200032, 3, 34), 0x7ffff7f00000)]),
+                     ("os_free", None, [("munmap", (0x7ffff7f00000, 200032), 0)])]
+
+
 def test_ltrace_gives_the_same_normalised_trace() -> None:
     trace = parse_ltrace(LTRACE)
     assert trace.ending == "killed by SIGSEGV"
