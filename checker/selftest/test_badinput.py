@@ -100,8 +100,9 @@ def assert_write_after_free_reported(run: subprocess.CompletedProcess, ptr: str,
     broken link its heap check found first)."""
     assert run.returncode == -signal.SIGABRT, f"expected SIGABRT, got {run.returncode}: {run.stderr}"
     if env:
-        assert re.fullmatch(r"os_malloc\(\): heap check failed: free index: a (treap|pairing-heap) link leads "
-                            r"outside the heap \(a free block written after it was freed\?\)\n",
+        assert re.fullmatch(r"os_malloc\(\): heap check failed: free index: a (treap|pairing-heap) "
+                            r"link leads outside the heap \(a free block written after it was "
+                            r"freed\?\)\n",
                             run.stderr), run.stderr
     else:
         assert run.stderr == f"osmem: heap corruption: free block {ptr} was written after it was freed\n"
