@@ -450,7 +450,9 @@ static struct block_meta *heap_pair_up(struct block_meta *first)
 }
 
 /* n joins the non-empty heap at root. Out of line, as heap_remove: the callers' fast paths
-   (an empty bin, a lone root) then save no registers. */
+   (an empty bin, a lone root) then save no registers. It is heap_meld with the one-node heap
+   n, written out: calling heap_meld would first clear n's links and then read them back, 6 to
+   11 more instructions a step of the bench's steady state (callgrind, N = 100 to 10 000). */
 static void __attribute__((noinline)) heap_insert(struct block_meta **root, struct block_meta *n)
 {
 	struct block_meta *top = *root;
