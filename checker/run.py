@@ -126,9 +126,9 @@ def _stage_files(files: Path, program: Path, lib_dir: Path, markers: Path,
 
 def _launch(work: Path, program: Path, lib_dir: Path, tracer: str, markers: Path,
             timeout: float, args: list[str], options: Options,
-            watch: sandbox.EndWatch | None) -> tuple[list[str], dict[str, str]]:
-    """The command the tracer starts (bwrap, watched by `watch`; or, unconfined, the launcher
-    itself) and the program's environment."""
+            confined: bool, info_fd: int) -> tuple[list[str], dict[str, str]]:
+    """The command the tracer starts (bwrap, which reports on `info_fd`; or, unconfined, the
+    launcher itself) and the program's environment."""
     staged, args = _stage_files(work / "files", program, lib_dir, markers, args)
     # The sandbox sees the copies at their host paths: ltrace reads the program's ELF by the
     # path the program has inside, so that path must be the same outside.
@@ -143,9 +143,9 @@ def _launch(work: Path, program: Path, lib_dir: Path, tracer: str, markers: Path
         raise LauncherMissing(f"the kit's launcher {sandbox.LAUNCHER} is missing: run `make`")
     launch = sandbox.launcher_command(inside["launcher"], sandbox.Limits.for_timeout(timeout),
                                       [inside[program.name], *inputs])
-    if watch:
+    if confined:
         launch = sandbox.bwrap_command({root: work / "files"}, {}, env, "/tmp",
-                                       info_fd=watch.fd) + launch
+                                       info_fd=info_fd) + launch
     return launch, env
 
 
@@ -239,7 +239,7 @@ def _run_traced_once(program: Path, lib_dir: Path, tracer: str, markers: Path, t
         trace_file = work / "trace"
         trace_file.touch(mode=0o600)
         launch, env = _launch(work, program, lib_dir, tracer, markers, timeout, args or [],
-                              options, watch if confined else None)
+                              options, confined, watch.fd)
         command = tracer_command(tracer, launch, trace_file, env, confined, options)
         tracer_env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
         if tracer == "ltrace" and not confined:

@@ -130,28 +130,26 @@ class EndWatch:
             os.close(self.fd)
             self.fd = -1
 
-    def wait(self) -> bool:
-        """False only if a process of the sandbox was still there after TIMEOUT seconds."""
+    def wait(self) -> None:
+        """Returns once the sandbox's init has exited, or after TIMEOUT seconds."""
         if self._read < 0:
-            return True
+            return
         deadline = time.monotonic() + self.TIMEOUT
         info = self._read_info(deadline)
         try:
             pid, namespace = int(info["child-pid"]), int(info["pid-namespace"])
         except (KeyError, TypeError, ValueError):
-            return True     # bwrap made no sandbox (it failed, or was killed before)
+            return          # bwrap made no sandbox (it failed, or was killed before)
         try:
             pidfd = os.pidfd_open(pid)
-        except ProcessLookupError:
-            return True
+        except OSError:
+            return          # gone already (or no pidfd on this kernel)
         try:
             # The pid may name another process by now: then the init is long gone.
-            if os.readlink(f"/proc/{pid}/ns/pid") != f"pid:[{namespace}]":
-                return True
-            timeout = max(0.0, deadline - time.monotonic())
-            return bool(select.select([pidfd], [], [], timeout)[0])
-        except FileNotFoundError:
-            return True
+            if os.readlink(f"/proc/{pid}/ns/pid") == f"pid:[{namespace}]":
+                select.select([pidfd], [], [], max(0.0, deadline - time.monotonic()))
+        except OSError:
+            pass
         finally:
             os.close(pidfd)
 
