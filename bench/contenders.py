@@ -36,9 +36,9 @@ NO_TCACHE_NOTE = (
     "the same glibc with its per-thread cache off (GLIBC_TUNABLES=glibc.malloc.tcache_count=0), "
     "to show what part of glibc's speed comes from that cache, a LIFO per size class whose "
     "malloc hands back the block just freed, which a contract of best fit by address (os_*) "
-    "cannot do; read it on the steady state: on the traces, whose passes free every block, this "
-    "glibc also gives its heap back with brk at the end of each pass and grows it again in the "
-    "next")
+    "cannot do; read it on the steady state: on most traces, whose passes free every block, "
+    "glibc (both rows, this one on more traces) spends most of its time giving its heap back "
+    "with brk at the end of a pass and growing it again (see the brk calls of pass 2)")
 
 
 @dataclass(frozen=True)
