@@ -96,10 +96,12 @@ void block_take(struct block_meta *block)
 	block->status = STATUS_ALLOC;
 }
 
-void block_split(struct block_meta *block, size_t need)
+/* Cuts block down to `need` bytes when that leaves room for another block: the rest becomes
+   a FREE block after it, returned (NULL when nothing is cut). */
+static struct block_meta *cut(struct block_meta *block, size_t need)
 {
 	if (block->size - need < MIN_SPLIT_REMAINDER)
-		return;
+		return NULL;
 
 	struct block_meta *rest = (struct block_meta *)((char *)payload_of(block) + need);
 
@@ -113,7 +115,25 @@ void block_split(struct block_meta *block, size_t need)
 		last = rest;
 	block->next = rest;
 	block->size = need;
-	free_index_freed(rest);
+	return rest;
+}
+
+void block_split(struct block_meta *block, size_t need)
+{
+	struct block_meta *rest = cut(block, need);
+
+	if (rest)
+		free_index_freed(rest);
+}
+
+/* block_split for a block that was a whole (merged) free run: no FREE block follows it, so
+   the rest is a run of one block, without looking at its neighbours. */
+void block_split_run(struct block_meta *block, size_t need)
+{
+	struct block_meta *rest = cut(block, need);
+
+	if (rest)
+		free_index_add_single(rest);
 }
 
 /*

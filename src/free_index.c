@@ -661,6 +661,12 @@ void free_index_add_run(struct block_meta *first)
 		single_insert(first);
 }
 
+void free_index_add_single(struct block_meta *single)
+{
+	fit_hint.node = NULL;
+	single_insert(single);
+}
+
 void free_index_forget_run(struct block_meta *first)
 {
 	fit_hint.node = NULL;

@@ -42,7 +42,7 @@ static struct block_meta *heap_alloc(size_t need)
 		block_list_coalesce();
 		block = fit.first;
 		block_take(block);
-		block_split(block, need);
+		block_split_run(block, need);
 	} else {
 		struct free_run tail = free_index_last_run();
 		uintptr_t old_break;

@@ -77,6 +77,7 @@ void block_list_coalesce(void);
 void block_mark_free(struct block_meta *block);
 void block_take(struct block_meta *block);
 void block_split(struct block_meta *block, size_t need);
+void block_split_run(struct block_meta *block, size_t need);
 
 /* What block_absorb_free_successors changed, so a failed realloc can put it back. */
 struct absorb_undo {
@@ -103,6 +104,7 @@ struct free_run free_index_last_run(void);
 void free_index_freed(struct block_meta *block);        /* block has just become FREE */
 void free_index_take(struct block_meta *single);        /* a one-block run leaves the index */
 void free_index_add_run(struct block_meta *first);      /* a run starts at first */
+void free_index_add_single(struct block_meta *single);  /* ... and has one block only */
 void free_index_forget_run(struct block_meta *first);   /* ... is about to change */
 struct block_meta *free_index_pending_pop(void);        /* an unmerged run to merge, or NULL */
 /* For osmem_check_heap: NULL when sound, else what is wrong. */
