@@ -1,5 +1,6 @@
-"""make bench: replay workloads against glibc, jemalloc, mimalloc, tcmalloc and os_* libraries,
-in one run, and report throughput against glibc, utilisation, brk/mmap calls, and pictures.
+"""make bench: replay workloads against glibc, glibc without its thread cache, jemalloc,
+mimalloc, tcmalloc and os_* libraries, in one run, and report throughput against glibc,
+utilisation, brk/mmap calls, and pictures.
 
 The pipeline: contenders -> workloads -> timed rounds (interleaved) -> counting runs (strace)
 -> cells -> tables and pictures (build/bench/).
@@ -174,8 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     labels = {c.name: c.label for c in contenders}
     text = [f"# make bench on {time.strftime('%Y-%m-%d')}, {plan.rounds} rounds "
             f"({time.monotonic() - started:.0f} s)", "",
-            METHOD, "",
-            tables.summary_table(cells, names, labels, chosen, means, floors), ""]
+            METHOD, ""]
+    text += [f"{c.label}: {c.note}." for c in contenders if c.note] + [""]
+    text += [tables.summary_table(cells, names, labels, chosen, means, floors), ""]
     for workload in chosen:
         floor = floors.get(workload.name)
         text += [tables.workload_table(cells, names, labels, workload,

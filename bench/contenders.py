@@ -2,6 +2,11 @@
 
 Invariants:
   - glibc is always first: every ratio is against it, measured in the same run;
+  - glibc without its thread cache comes second: the same library, in a process whose
+    environment turns the cache off (GLIBC_TUNABLES), a reference for what part of glibc's speed
+    comes from handing back the block just freed;
+  - a contender's environment (its LD_PRELOAD, its own variables) reaches the program it
+    measures and nothing else: not strace, which runs the program for the counting run;
   - the malloc contenders are Debian's packages (checker/deps.sh --bench installs them), each
     loaded in its own process with LD_PRELOAD, so bench_replay's malloc/realloc/free are theirs;
   - an os_* contender is a libosmem.so made by checker/submission.py's prepare() (a library, or
@@ -26,6 +31,14 @@ MALLOC_PACKAGES = (
     ("mimalloc", "libmimalloc2.0", "libmimalloc.so.2"),
     ("tcmalloc", "libtcmalloc-minimal4", "libtcmalloc_minimal.so.4"),
 )
+NO_TCACHE = (("GLIBC_TUNABLES", "glibc.malloc.tcache_count=0"),)
+NO_TCACHE_NOTE = (
+    "the same glibc with its per-thread cache off (GLIBC_TUNABLES=glibc.malloc.tcache_count=0), "
+    "to show what part of glibc's speed comes from that cache, a LIFO per size class whose "
+    "malloc hands back the block just freed, which a contract of best fit by address (os_*) "
+    "cannot do; read it on the steady state: on most traces, whose passes free every block, "
+    "glibc (both rows, this one on more traces) spends most of its time giving its heap back "
+    "with brk at the end of a pass and growing it again (see the brk calls of pass 2)")
 
 
 @dataclass(frozen=True)
@@ -35,6 +48,16 @@ class Contender:
     preload: str = ""           # LD_PRELOAD for a malloc contender
     osmem_library: str = ""     # the libosmem.so bench_replay dlopens for an os_* contender
     problem: str = ""           # why it cannot be measured
+    env: tuple[tuple[str, str], ...] = ()   # variables of its own for the measured program
+    note: str = ""              # what it is and why it is measured, when its name cannot say
+
+    @property
+    def environment(self) -> dict[str, str]:
+        """What the measured program gets on top of the bench's plain environment."""
+        own = dict(self.env)
+        if self.preload:
+            own["LD_PRELOAD"] = self.preload
+        return own
 
     @property
     def label(self) -> str:
@@ -58,7 +81,9 @@ def _package_file(package: str, filename: str) -> str:
 
 
 def malloc_contenders() -> list[Contender]:
-    chosen = [Contender("glibc", _package_version("libc6"))]
+    glibc_version = _package_version("libc6")
+    chosen = [Contender("glibc", glibc_version),
+              Contender("glibc (no tcache)", glibc_version, env=NO_TCACHE, note=NO_TCACHE_NOTE)]
     for name, package, filename in MALLOC_PACKAGES:
         path = _package_file(package, filename)
         chosen.append(Contender(name, _package_version(package), preload=path,

@@ -7,7 +7,10 @@ Invariants:
   - a run that exits non-zero is a failure with the driver's one-line reason (a broken
     allocator is reported, not timed);
   - the strace run counts only the calls between bench_replay's pass markers, so the driver's
-    own start-up (loading libraries) is not charged to the allocator.
+    own start-up (loading libraries) is not charged to the allocator;
+  - the driver runs with the plain environment plus the contender's own (LD_PRELOAD,
+    GLIBC_TUNABLES), in the timed run and, through strace's -E, in the counting run; strace
+    itself gets the plain one.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ DRIVER_PREFIX = "bench_replay: "
 VERDICTS = {2: "bad workload", 3: "failed", 4: "too slow"}   # bench_replay's exit statuses
 FILE_SIZE_LIMIT = 1 << 30       # RLIMIT_FSIZE: the strace output of a flood of syscalls
 OUTPUT_LIMIT = 1 << 20          # bytes kept of stdout and stderr (a result is ~25 bytes a pass)
+PLAIN_ENV = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}   # every run's, strace's included
 
 
 @dataclass(frozen=True)
@@ -45,14 +49,11 @@ class Outcome:
 
 
 def _command(driver: Path, contender: Contender, workload_spec: str,
-             options: list[str]) -> tuple[list[str], dict[str, str]]:
-    env = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
+             options: list[str]) -> list[str]:
     args = [str(driver), *options]
     if contender.osmem_library:
         args += ["--osmem", contender.osmem_library]
-    if contender.preload:
-        env["LD_PRELOAD"] = contender.preload
-    return args + [workload_spec], env
+    return args + [workload_spec]
 
 
 def _limit_child() -> None:
@@ -94,26 +95,26 @@ def _outcome(returncode: int | None, stdout: str, stderr: str, timeout: float) -
 
 def timed_run(driver: Path, contender: Contender, workload_spec: str, timeout: float,
               min_seconds: float, budget: float, fill_limit: float) -> Outcome:
-    command, env = _command(driver, contender, workload_spec,
-                            ["--min-seconds", f"{min_seconds:g}", "--budget", f"{budget:g}",
-                             "--fill-limit", f"{fill_limit:g}"])
-    return _outcome(*_run(command, env, timeout), timeout)
+    command = _command(driver, contender, workload_spec,
+                       ["--min-seconds", f"{min_seconds:g}", "--budget", f"{budget:g}",
+                        "--fill-limit", f"{fill_limit:g}"])
+    return _outcome(*_run(command, PLAIN_ENV | contender.environment, timeout), timeout)
 
 
 def counting_run(driver: Path, contender: Contender, workload_spec: str, timeout: float,
                  budget: float, fill_limit: float) -> Outcome:
     """The checking pass and one more, under strace (untimed: strace slows every syscall)."""
-    command, env = _command(driver, contender, workload_spec,
-                            ["--max-passes", "2", "--min-seconds", "0", "--budget", f"{budget:g}",
-                             "--fill-limit", f"{fill_limit:g}"])
+    command = _command(driver, contender, workload_spec,
+                       ["--max-passes", "2", "--min-seconds", "0", "--budget", f"{budget:g}",
+                        "--fill-limit", f"{fill_limit:g}"])
     with tempfile.TemporaryDirectory(prefix="osmem-bench-") as tmp:
         trace_file = Path(tmp) / "trace"
         strace = ["strace", "-f", "-qq", "-e", "trace=" + ",".join(MEMORY_CALLS) + ",write",
                   "-o", str(trace_file)]
-        strace += [arg for key, value in env.items() if key == "LD_PRELOAD"
+        # the contender's variables go to the traced program alone: strace runs on plain glibc
+        strace += [arg for key, value in contender.environment.items()
                    for arg in ("-E", f"{key}={value}")]
-        plain_env = {key: value for key, value in env.items() if key != "LD_PRELOAD"}
-        returncode, stdout, stderr = _run(strace + ["--"] + command, plain_env, timeout)
+        returncode, stdout, stderr = _run(strace + ["--"] + command, PLAIN_ENV, timeout)
         outcome = _outcome(returncode, stdout, stderr, timeout)
         if outcome.ok:
             outcome = Outcome(outcome.result, "", trace_file.read_text(errors="replace"))

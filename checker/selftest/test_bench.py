@@ -19,7 +19,7 @@ import measure  # noqa: E402
 import pictures  # noqa: E402
 import tables  # noqa: E402
 import workloads  # noqa: E402
-from contenders import Contender, osmem_contender  # noqa: E402
+from contenders import Contender, malloc_contenders, osmem_contender  # noqa: E402
 
 DRIVER = ROOT / "build" / "bench" / "bench_replay"
 KIT = Contender("osmem (kit)", osmem_library=str(ROOT / "src" / "libosmem.so"))
@@ -125,6 +125,33 @@ def test_null_hang_slowness_and_bad_traces_are_verdicts(tmp_path: Path, tiny: st
     freed.write_text("2\n1\n3\n1\na 0 10\nf 0\nf 0\n")
     outcome = measure.timed_run(DRIVER, GLIBC, str(freed), 30, 0, 1, 10)
     assert outcome.problem == f"bad workload: {freed}:7: block 0 is not live"
+
+
+# A stand-in for bench_replay that answers with its whole environment, as its JSON result.
+ENVIRONMENT_PRINTER = "#!/usr/bin/python3\nimport json, os\nprint(json.dumps(dict(os.environ)))\n"
+PLAIN = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
+NO_TCACHE = {"GLIBC_TUNABLES": "glibc.malloc.tcache_count=0"}
+
+
+def test_a_contenders_environment_reaches_the_program_in_both_runs(tmp_path: Path) -> None:
+    listed = malloc_contenders()
+    assert [c.name for c in listed[:2]] == ["glibc", "glibc (no tcache)"]
+    glibc, no_tcache = listed[:2]
+    assert (no_tcache.version, no_tcache.env, no_tcache.preload, no_tcache.osmem_library) == \
+        (glibc.version, tuple(NO_TCACHE.items()), "", "")
+    assert glibc.version and not glibc.env and "per-thread cache off" in no_tcache.note
+    printer = tmp_path / "print-environment"
+    printer.write_text(ENVIRONMENT_PRINTER)
+    printer.chmod(0o755)
+    missing = str(tmp_path / "libmissing.so")     # ld.so says so on stderr and carries on
+    preloaded = Contender("preloaded", preload=missing, env=(("A", "1"),))
+    for contender, expected in ((glibc, PLAIN), (no_tcache, PLAIN | NO_TCACHE),
+                                (preloaded, PLAIN | {"A": "1", "LD_PRELOAD": missing})):
+        timed = measure.timed_run(printer, contender, "steady:100:10:1", 30, 0, 1, 10)
+        assert (timed.problem, timed.result) == ("", expected), contender.name
+        # under strace, which gets the contender's variables as -E and runs on the plain ones
+        counted = measure.counting_run(printer, contender, "steady:100:10:1", 30, 1, 10)
+        assert (counted.problem, counted.result) == ("", expected), contender.name
 
 
 def test_an_unusable_osmem_is_kept_with_its_problem(tmp_path: Path) -> None:
