@@ -2,9 +2,10 @@
 
 Invariants:
   - glibc is always first: every ratio is against it, measured in the same run;
-  - glibc without its thread cache comes second: the same library, in a process whose
-    environment turns the cache off (GLIBC_TUNABLES), a reference for what part of glibc's speed
-    comes from handing back the block just freed;
+  - glibc without its thread cache and glibc keeping its heap come second and third: the same
+    library, in a process whose environment (GLIBC_TUNABLES) turns one behaviour off, references
+    for what part of glibc's speed comes from handing back the block just freed, and from
+    the heap it gives back and grows again on traces that free every block;
   - a contender's environment (its LD_PRELOAD, its own variables) reaches the program it
     measures and nothing else: not strace, which runs the program for the counting run;
   - the malloc contenders are Debian's packages (checker/deps.sh --bench installs them), each
@@ -33,12 +34,17 @@ MALLOC_PACKAGES = (
 )
 NO_TCACHE = (("GLIBC_TUNABLES", "glibc.malloc.tcache_count=0"),)
 NO_TCACHE_NOTE = (
-    "the same glibc with its per-thread cache off (GLIBC_TUNABLES=glibc.malloc.tcache_count=0), "
-    "to show what part of glibc's speed comes from that cache, a LIFO per size class whose "
-    "malloc hands back the block just freed, which a contract of best fit by address (os_*) "
-    "cannot do; read it on the steady state: on most traces, whose passes free every block, "
-    "glibc (both rows, this one on more traces) spends most of its time giving its heap back "
-    "with brk at the end of a pass and growing it again (see the brk calls of pass 2)")
+    "the same glibc with its per-thread cache off (GLIBC_TUNABLES=glibc.malloc.tcache_count=0): "
+    "that cache is a LIFO per size class, whose malloc hands back the block of that size just "
+    "freed, which a contract of best fit by address (os_*) cannot do")
+HEAP_KEPT = (("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=18446744073709551615"),)
+HEAP_KEPT_NOTE = (
+    "the same glibc never giving its heap back (GLIBC_TUNABLES=glibc.malloc.trim_threshold="
+    "18446744073709551615): on a trace whose passes free every block, glibc otherwise shrinks "
+    "its heap with brk at the end of a pass and grows it and faults it in again in the next "
+    "(see its brk calls in pass 2), which an os_* heap, that never shrinks, does not; the "
+    "tunable also stops glibc from raising its mmap threshold above 128 KiB, the threshold the "
+    "os_* contract fixes")
 
 
 @dataclass(frozen=True)
@@ -83,7 +89,8 @@ def _package_file(package: str, filename: str) -> str:
 def malloc_contenders() -> list[Contender]:
     glibc_version = _package_version("libc6")
     chosen = [Contender("glibc", glibc_version),
-              Contender("glibc (no tcache)", glibc_version, env=NO_TCACHE, note=NO_TCACHE_NOTE)]
+              Contender("glibc (no tcache)", glibc_version, env=NO_TCACHE, note=NO_TCACHE_NOTE),
+              Contender("glibc (heap kept)", glibc_version, env=HEAP_KEPT, note=HEAP_KEPT_NOTE)]
     for name, package, filename in MALLOC_PACKAGES:
         path = _package_file(package, filename)
         chosen.append(Contender(name, _package_version(package), preload=path,

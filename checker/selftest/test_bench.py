@@ -131,15 +131,18 @@ def test_null_hang_slowness_and_bad_traces_are_verdicts(tmp_path: Path, tiny: st
 ENVIRONMENT_PRINTER = "#!/usr/bin/python3\nimport json, os\nprint(json.dumps(dict(os.environ)))\n"
 PLAIN = {"PATH": "/usr/bin:/bin", "LC_ALL": "C"}
 NO_TCACHE = {"GLIBC_TUNABLES": "glibc.malloc.tcache_count=0"}
+HEAP_KEPT = {"GLIBC_TUNABLES": "glibc.malloc.trim_threshold=18446744073709551615"}
 
 
 def test_a_contenders_environment_reaches_the_program_in_both_runs(tmp_path: Path) -> None:
     listed = malloc_contenders()
-    assert [c.name for c in listed[:2]] == ["glibc", "glibc (no tcache)"]
-    glibc, no_tcache = listed[:2]
-    assert (no_tcache.version, no_tcache.env, no_tcache.preload, no_tcache.osmem_library) == \
-        (glibc.version, tuple(NO_TCACHE.items()), "", "")
+    assert [c.name for c in listed[:3]] == ["glibc", "glibc (no tcache)", "glibc (heap kept)"]
+    glibc, no_tcache, heap_kept = listed[:3]
+    for variant, tunable in ((no_tcache, NO_TCACHE), (heap_kept, HEAP_KEPT)):
+        assert (variant.version, variant.env, variant.preload, variant.osmem_library) == \
+            (glibc.version, tuple(tunable.items()), "", ""), variant.name
     assert glibc.version and not glibc.env and "per-thread cache off" in no_tcache.note
+    assert "never giving its heap back" in heap_kept.note
     printer = tmp_path / "print-environment"
     printer.write_text(ENVIRONMENT_PRINTER)
     printer.chmod(0o755)
@@ -152,6 +155,45 @@ def test_a_contenders_environment_reaches_the_program_in_both_runs(tmp_path: Pat
         # under strace, which gets the contender's variables as -E and runs on the plain ones
         counted = measure.counting_run(printer, contender, "steady:100:10:1", 30, 1, 10)
         assert (counted.problem, counted.result) == ("", expected), contender.name
+
+
+LAST_OR_FIRST_FREED = """
+import ctypes
+libc = ctypes.CDLL(None)
+libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+guard, first, guard_too, last, guard_last = (libc.malloc(1000) for _ in range(5))
+libc.free(first)
+libc.free(last)
+again = libc.malloc(1000)
+print({first: "first", last: "last"}.get(again, "neither"))
+"""
+
+
+def test_the_glibc_variants_tunables_take_effect(tmp_path: Path) -> None:
+    """glibc ignores a tunable it does not know: each variant must change what it names."""
+    # 64 blocks of 16 KiB (1 MiB, above glibc's 128 KiB trim threshold), all freed at the end
+    blocks = range(64)
+    path = tmp_path / "all-freed.rep"
+    path.write_text("0\n64\n128\n1\n" + "".join(f"a {i} 16384\n" for i in blocks)
+                    + "".join(f"f {i}\n" for i in blocks))
+    glibc, no_tcache, heap_kept = malloc_contenders()[:3]
+    pass_two_calls = {}
+    for contender in (glibc, heap_kept):
+        outcome = measure.counting_run(DRIVER, contender, str(path), timeout=30, budget=1,
+                                       fill_limit=10)
+        assert outcome.ok, outcome.problem
+        calls = measure.count_memory_calls(outcome.trace, outcome.result["brk_start"])
+        pass_two_calls[contender.name] = calls.per_pass.get(2, 0)
+    # glibc gave its heap back at the end of pass 1 and grows it again; kept, it does not
+    assert pass_two_calls["glibc"] > 0 and pass_two_calls["glibc (heap kept)"] == 0
+    # with its cache, glibc hands back the block of that size freed last; without, the first
+    # freed (its unsorted bin is FIFO). 1000 bytes: above pymalloc's blocks, within the cache's.
+    for contender, expected in ((glibc, "last"), (no_tcache, "first")):
+        handed = subprocess.run(["/usr/bin/python3", "-c", LAST_OR_FIRST_FREED],
+                                env=measure.PLAIN_ENV | contender.environment,
+                                capture_output=True, text=True, timeout=30)
+        assert handed.stdout.strip() == expected, (contender.name, handed.stderr)
 
 
 def test_an_unusable_osmem_is_kept_with_its_problem(tmp_path: Path) -> None:
