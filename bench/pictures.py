@@ -12,7 +12,8 @@ from __future__ import annotations
 import math
 from html import escape
 
-COLOURS = ("#4d4d4d", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b")
+COLOURS = ("#4d4d4d", "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+           "#e377c2", "#17becf", "#bcbd22")
 FONT = 'font-family="sans-serif" font-size="11"'
 TITLE_FONT = 'font-family="sans-serif" font-size="14"'
 
