@@ -26,34 +26,39 @@
  * it is and the process aborts (as glibc does), before a wrong block could be handed out.
  *
  * Size order: a single of size s < BIN_LIMIT (4 KiB) sits in bin s/8, which holds the blocks
- * of exactly that size; larger singles share one treap ordered by (size, address). A bitmap
- * of non-empty bins, with a summary word level above it, finds the first non-empty bin >= need
- * in a few word scans. Within an exact bin only the lowest address is ever asked for, so
+ * of exactly that size; a larger single sits in a size class, one per eighth of a power of two
+ * (4 KiB to 4.5 KiB, ..., 7.5 KiB to 8 KiB, 8 KiB to 9 KiB, ...), numbered after the exact
+ * bins, each a treap ordered by (size, address). Bins and classes are in size order, so a
+ * bitmap of the non-empty ones, with a summary word level above it, finds the first
+ * non-empty bin >= need in a few word scans. Within an exact bin only the lowest address is ever asked for, so
  * from 16 bytes up a bin is a pairing heap by address (three links: first child, next
  * sibling, and back to the previous sibling or the parent): its root is the bin's lowest
  * address, adding a block is one comparison with the root and two relinks, and taking the
  * root or removing another block pairs up that node's children, O(log n) amortised. Bin 1
- * (8-byte blocks, room for two links only) and the large blocks are treaps: binary search
+ * (8-byte blocks, room for two links only) and the classes are treaps: binary search
  * trees by key, heap-ordered by a priority that is a hash of the block's address, so no
  * balance field is stored and the expected depth is O(log n) whatever the order of
  * operations. The pending list uses the first two links as prev/next (a pending first block
- * is in no bin). The limit keeps the bins' roots to one page of static memory (a root per
- * 8-byte size up to 128 KiB would be 128 KiB, resident as sizes get used): the blocks above
- * it are rarer, and one treap serves them in O(log n) as well.
+ * is in no bin). The limit keeps the exact bins' roots to one page of static memory (a root
+ * per 8-byte size up to 128 KiB would be 128 KiB, resident as sizes get used); the classes'
+ * 288 roots take 2.3 KiB more. A class keeps its treap small: one treap for every large block
+ * would put every search O(log n) cold blocks deep (2 to 3 times slower on the random
+ * traces, whose blocks are 4 KiB to 32 KiB).
  *
  * Why best fit stays exact: the fit is the smallest merged size >= need, the lowest address
  * among the runs of that size. The first non-empty bin >= need holds the smallest single that
  * fits (bins partition the sizes, and every single is in the bin of its size); within an
  * exact bin every block has the same size, so the lowest address is the heap's root (every
  * node lies above its parent, so the root lies below every other node) or the treap's
- * leftmost node; in the large treap it is the first node in (size, address) order at or
- * above need. The pending runs, which are in no bin, are compared with that single by
+ * leftmost node. A class holds sizes on both sides of need only if it is need's own class:
+ * there the fit is the first node in (size, address) order at or above need, if any; in a
+ * later class every size fits, so it is the leftmost node. The pending runs, which are in no bin, are compared with that single by
  * (merged size, address). Which shape holds a bin changes how fast the answer comes, never
  * the answer.
  *
  * Invariants (osmem_check_heap checks them all against the heap list):
- *   - the bins hold exactly the singles, each in the bin of its size (the large treap at or
- *     above BIN_LIMIT);
+ *   - the bins hold exactly the singles, each in the bin of its size (its class at or above
+ *     BIN_LIMIT);
  *   - a treap is ordered strictly by (size, address), priority(parent) >= priority(child);
  *   - a pairing heap's root has no sibling and no back link; every other node lies above its
  *     parent, and its back link leads to its previous sibling, or to its parent if it is the
@@ -74,11 +79,18 @@
 
 #define NO_SANITIZE __attribute__((no_sanitize_address))
 
-/* Singles below BIN_LIMIT have a bin per size; bin 0 is the treap of the larger ones. */
+/* Singles below BIN_LIMIT have a bin per size (bin 0, for a payload of 0, stays empty: no split
+   leaves one); the larger ones a class per eighth of a power of two, from 2^12 to 2^48 (above
+   any heap), after them. */
 #define BIN_LIMIT ((size_t)4096)
-#define BINS (BIN_LIMIT / ALIGNMENT)
-#define MAP_WORDS (BINS / 64)
+#define EXACT_BINS (BIN_LIMIT / ALIGNMENT)
+#define CLASS_LOW_OCTAVE 12
+#define CLASSES_PER_OCTAVE 8
+#define CLASSES ((48 - CLASS_LOW_OCTAVE) * CLASSES_PER_OCTAVE)
+#define BINS (EXACT_BINS + CLASSES)
+#define MAP_WORDS ((BINS + 63) / 64)
 #define SUMMARY_WORDS ((MAP_WORDS + 63) / 64)
+_Static_assert(BIN_LIMIT == (size_t)1 << CLASS_LOW_OCTAVE, "the classes start at BIN_LIMIT");
 /* Bins of 16 bytes and more are pairing heaps; bin 1 (8 bytes: room for two links) a treap. */
 #define HEAP_BINS_FROM 2
 
@@ -499,9 +511,23 @@ static void __attribute__((noinline)) heap_remove(struct block_meta **root, stru
 
 /* ---- bins -------------------------------------------------------------------------------- */
 
+/* Bins and classes are in size order: every size of bin i is below every size of bin i + 1. */
 static inline size_t bin_of(size_t size)
 {
-	return size < BIN_LIMIT ? size / ALIGNMENT : 0;
+	if (size < BIN_LIMIT)
+		return size / ALIGNMENT;
+
+	unsigned int octave = 63 - (unsigned int)__builtin_clzll(size);
+	size_t eighth = size >> (octave - 3) & (CLASSES_PER_OCTAVE - 1);
+	size_t i = EXACT_BINS + (octave - CLASS_LOW_OCTAVE) * CLASSES_PER_OCTAVE + eighth;
+
+	return i < BINS ? i : BINS - 1;
+}
+
+/* Exact bins from 16 bytes are pairing heaps; bin 1 and the classes are treaps. */
+static inline bool bin_is_heap(size_t i)
+{
+	return i - HEAP_BINS_FROM < EXACT_BINS - HEAP_BINS_FROM;
 }
 
 static inline void bin_mark(size_t i)
@@ -523,16 +549,17 @@ static void __attribute__((noinline)) exact_bin_insert(struct block_meta **root,
 	treap_insert(root, n, true);
 }
 
-static void __attribute__((noinline)) large_treap_insert(struct block_meta *n)
+static void __attribute__((noinline)) class_treap_insert(struct block_meta **root,
+							 struct block_meta *n)
 {
-	treap_insert(&bin_root[0], n, false);
+	treap_insert(root, n, false);
 }
 
 static inline void single_insert(struct block_meta *b)
 {
 	size_t i = bin_of(b->size);
 
-	if (i >= HEAP_BINS_FROM) {
+	if (bin_is_heap(i)) {
 		if (bin_root[i]) {
 			heap_insert(&bin_root[i], b);
 			return;
@@ -544,26 +571,21 @@ static inline void single_insert(struct block_meta *b)
 		return;
 	}
 	if (bin_root[i]) {
-		if (i)
+		if (i < EXACT_BINS)
 			exact_bin_insert(&bin_root[i], b);
 		else
-			large_treap_insert(b);
+			class_treap_insert(&bin_root[i], b);
 		return;
 	}
 	/* Most bins hold one block or none: no priorities to compare. The bin was empty. */
 	bin_root[i] = b;
 	links_set(b, NULL, NULL);
-	if (i)
-		bin_mark(i);
+	bin_mark(i);
 }
 
 static void __attribute__((noinline)) single_remove_from_treap(struct block_meta *b, size_t i)
 {
-	if (!i) {
-		treap_remove(&bin_root[0], b, false);
-		return;
-	}
-	treap_remove(&bin_root[i], b, true);
+	treap_remove(&bin_root[i], b, i < EXACT_BINS);
 	if (!bin_root[i])
 		bin_unmark(i);
 }
@@ -572,7 +594,7 @@ static inline void single_remove(struct block_meta *b)
 {
 	size_t i = bin_of(b->size);
 
-	if (i >= HEAP_BINS_FROM) {
+	if (bin_is_heap(i)) {
 		/* A lone root, as in most bins: no link to validate but its own, which must be NULL. */
 		if (bin_root[i] == b && !link_decode(b, CHILD)) {
 			bin_root[i] = NULL;
@@ -585,8 +607,7 @@ static inline void single_remove(struct block_meta *b)
 	/* The lone node of its bin, as in most bins: its links need no decoding. */
 	if (bin_root[i] == b && links_null(b)) {
 		bin_root[i] = NULL;
-		if (i)
-			bin_unmark(i);
+		bin_unmark(i);
 		return;
 	}
 	single_remove_from_treap(b, i);
@@ -704,7 +725,7 @@ void free_index_take(struct block_meta *single)
 
 		fit_hint.node = NULL;
 		attach(&bin_root[i], fit_hint.parent, LEFT, right);
-		if (i && !bin_root[i])
+		if (!bin_root[i])
 			bin_unmark(i);
 		return;
 	}
@@ -723,29 +744,40 @@ static size_t run_size(const struct block_meta *first)
 	return size;
 }
 
+/* The single of the best fit: the smallest size >= need, the lowest address among its size. */
+static struct block_meta *single_best_fit(size_t need)
+{
+	size_t i = bin_of(need);
+	struct block_meta *single, *parent;
+
+	fit_hint.node = NULL;
+	/* need's class holds sizes on both sides of need: its first of a size >= need, if any. */
+	if (i >= EXACT_BINS) {
+		if (bin_root[i] && (single = treap_lower_bound(bin_root[i], need)))
+			return single;
+		i++;
+	}
+	/* Every size in the bins from i on fits: the first non-empty one holds the smallest. */
+	i = first_bin_from(i);
+	if (!i)
+		return NULL;
+	if (bin_is_heap(i))
+		return bin_root[i];   /* a heap's root is its lowest address */
+	single = treap_leftmost(bin_root[i], &parent);
+	/* No run to merge: the index stays as it is until the caller takes single. */
+	if (!pending) {
+		fit_hint.node = single;
+		fit_hint.parent = parent;
+		fit_hint.bin = i;
+	}
+	return single;
+}
+
 struct free_run free_index_best_fit(size_t need)
 {
 	struct free_run best = { NULL, 0 };
-	struct block_meta *single;
+	struct block_meta *single = single_best_fit(need);
 
-	if (need < BIN_LIMIT) {
-		size_t i = first_bin_from(bin_of(need));
-		struct block_meta *parent;
-
-		if (i >= HEAP_BINS_FROM) {
-			single = bin_root[i];   /* a heap's root is its lowest address */
-			fit_hint.node = NULL;
-		} else {
-			single = treap_leftmost(bin_root[i], &parent);
-			/* No run to merge: the index stays as it is until the caller takes single. */
-			fit_hint.node = pending ? NULL : single;
-			fit_hint.parent = parent;
-			fit_hint.bin = i;
-		}
-	} else {
-		fit_hint.node = NULL;
-		single = treap_lower_bound(bin_root[0], need);
-	}
 	if (single) {
 		best.first = single;
 		best.size = single->size;
@@ -904,9 +936,9 @@ NO_SANITIZE const char *free_index_verify_singles(size_t singles)
 	for (size_t i = 0; i < BINS; i++) {
 		bool marked = bin_map[i / 64] >> (i % 64) & 1;
 
-		if (i && marked != (bin_root[i] != NULL))
+		if (marked != (bin_root[i] != NULL))
 			return "the bitmap of non-empty bins disagrees with the bins";
-		const char *why = i >= HEAP_BINS_FROM ?
+		const char *why = bin_is_heap(i) ?
 			verify_heap(bin_root[i], i, &count, singles) :
 			verify_treap(bin_root[i], i, NULL, NULL, &count, singles);
 
@@ -926,7 +958,7 @@ NO_SANITIZE bool free_index_holds_single(const struct block_meta *single, size_t
 	size_t bin = bin_of(single->size);
 	const struct block_meta *t = bin_root[bin];
 
-	if (bin >= HEAP_BINS_FROM) {
+	if (bin_is_heap(bin)) {
 		/* Up the back links (verify_singles proved them) to the root. */
 		for (size_t steps = 0; single != t && steps < singles; steps++) {
 			const struct block_meta *back = back_decode(single);

@@ -153,6 +153,24 @@ def test_known_minimal_script_replays(name: str, broken_libs: dict[str, str],
     assert (clean.passed, clean.calls) == (True, text.count("\n"))
 
 
+# Free blocks of 4 KiB and more are indexed by size class (an eighth of a power of two): the
+# best fit may lie in need's own class above need (call 16: 9000 of [8192, 9216), not 8200
+# below it), or only in the next class, whose smallest wins (call 17: 9500 of [9216, 10240)
+# before 9600 and the rest of the preallocation), a tie going to the lower address (call 18).
+# The model decides each address; the test fails when the library's differs.
+SIZE_CLASS_SCRIPT = "".join(f"malloc {i} {size}\nmalloc {i + 1} 16\n" for i, size in
+                            ((0, 8200), (2, 9600), (4, 9000), (6, 9500), (8, 9600))) \
+    + "free 0\nfree 2\nfree 4\nfree 6\nfree 8\nmalloc 10 8600\nmalloc 11 8300\nmalloc 12 9550\n"
+
+
+def test_best_fit_across_size_classes_matches_the_model(reference: Implementation,
+                                                         tmp_path: Path) -> None:
+    script = tmp_path / "size-classes.ops"
+    script.write_text(SIZE_CLASS_SCRIPT)
+    outcome = run_script(script, reference.lib_dir, settings_for("strace"))
+    assert (outcome.passed, outcome.divergence, outcome.calls) == (True, None, 18), outcome.summary
+
+
 def test_scripts_run_with_the_heap_invariants_checked(tmp_path: Path, reference,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """Every replayed script runs with OSMEM_CHECK=1 (the invariants after every call
