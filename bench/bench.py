@@ -1,6 +1,6 @@
 """make bench: replay workloads against glibc (as it is, without its thread cache, and keeping
-its heap), jemalloc, mimalloc, tcmalloc and os_* libraries, in one run, and report throughput against glibc,
-utilisation, brk/mmap calls, and pictures.
+its heap), jemalloc, mimalloc, tcmalloc and os_* libraries, in one run, and report throughput
+against glibc, utilisation, brk/mmap calls, and pictures.
 
 The pipeline: contenders -> workloads -> timed rounds (interleaved) -> counting runs (strace)
 -> cells -> tables and pictures (build/bench/).

@@ -25,36 +25,35 @@
  * lead to a FREE block inside the heap; one that does not is reported as the heap corruption
  * it is and the process aborts (as glibc does), before a wrong block could be handed out.
  *
- * Size order: a single of size s < BIN_LIMIT (4 KiB) sits in bin s/8, which holds the blocks
- * of exactly that size; a larger single sits in a size class, one per eighth of a power of two
- * (4 KiB to 4.5 KiB, ..., 7.5 KiB to 8 KiB, 8 KiB to 9 KiB, ...), numbered after the exact
- * bins, each a treap ordered by (size, address). Bins and classes are in size order, so a
- * bitmap of the non-empty ones, with a summary word level above it, finds the first
- * non-empty bin >= need in a few word scans. Within an exact bin only the lowest address is ever asked for, so
- * from 16 bytes up a bin is a pairing heap by address (three links: first child, next
- * sibling, and back to the previous sibling or the parent): its root is the bin's lowest
- * address, adding a block is one comparison with the root and two relinks, and taking the
- * root or removing another block pairs up that node's children, O(log n) amortised. Bin 1
- * (8-byte blocks, room for two links only) and the classes are treaps: binary search
- * trees by key, heap-ordered by a priority that is a hash of the block's address, so no
- * balance field is stored and the expected depth is O(log n) whatever the order of
- * operations. The pending list uses the first two links as prev/next (a pending first block
- * is in no bin). The limit keeps the exact bins' roots to one page of static memory (a root
- * per 8-byte size up to 128 KiB would be 128 KiB, resident as sizes get used); the classes'
- * 288 roots take 2.3 KiB more. A class keeps its treap small: one treap for every large block
- * would put every search O(log n) cold blocks deep (2 to 3 times slower on the random
- * traces, whose blocks are 4 KiB to 32 KiB).
+ * Size order: a single of size s < BIN_LIMIT (4 KiB) sits in bin s/8, which holds the blocks of
+ * exactly that size; a larger single sits in a size class, one per eighth of a power of two
+ * ([4, 4.5) KiB, ..., [7.5, 8) KiB, [8, 9) KiB, ...), numbered after the exact bins, each a
+ * treap ordered by (size, address). Bins and classes are in size order, so a bitmap of
+ * the non-empty ones, with a summary word level above it, finds the first non-empty bin >= need
+ * in a few word scans. Within an exact bin only the lowest address is ever asked for, so from
+ * 16 bytes up a bin is a pairing heap by address (three links: first child, next sibling, and
+ * back to the previous sibling or the parent): its root is the bin's lowest address, adding a
+ * block is one comparison with the root and two relinks, and taking the root or removing
+ * another block pairs up that node's children, O(log n) amortised. Bin 1 (8-byte blocks, room
+ * for two links only) and the classes are treaps: binary search trees by key, heap-ordered by a
+ * priority that is a hash of the block's address, so no balance field is stored and the
+ * expected depth is O(log n) whatever the order of operations. The pending list uses the first
+ * two links as prev/next (a pending first block is in no bin). The limit keeps the exact bins'
+ * roots to one page of static memory (a root per 8-byte size up to 128 KiB would be 128 KiB,
+ * resident as sizes get used); the classes' 288 roots take 2.3 KiB more. A class keeps its
+ * treap small: one treap for every large block would put every search O(log n) cold blocks deep
+ * (2 to 3 times slower on the random traces, whose blocks are 4 KiB to 32 KiB).
  *
  * Why best fit stays exact: the fit is the smallest merged size >= need, the lowest address
  * among the runs of that size. The first non-empty bin >= need holds the smallest single that
- * fits (bins partition the sizes, and every single is in the bin of its size); within an
- * exact bin every block has the same size, so the lowest address is the heap's root (every
- * node lies above its parent, so the root lies below every other node) or the treap's
- * leftmost node. A class holds sizes on both sides of need only if it is need's own class:
- * there the fit is the first node in (size, address) order at or above need, if any; in a
- * later class every size fits, so it is the leftmost node. The pending runs, which are in no bin, are compared with that single by
- * (merged size, address). Which shape holds a bin changes how fast the answer comes, never
- * the answer.
+ * fits (bins partition the sizes, and every single is in the bin of its size); within an exact
+ * bin every block has the same size, so the lowest address is the heap's root (every node lies
+ * above its parent, so the root lies below every other node) or the treap's leftmost node. A
+ * class holds sizes on both sides of need only if it is need's own class: there the fit is the
+ * first node in (size, address) order at or above need, if any; in a later class every size
+ * fits, so it is the leftmost node. The pending runs, which are in no bin, are compared with
+ * that single by (merged size, address). Which shape holds a bin changes how fast the answer
+ * comes, never the answer.
  *
  * Invariants (osmem_check_heap checks them all against the heap list):
  *   - the bins hold exactly the singles, each in the bin of its size (its class at or above
