@@ -1,8 +1,8 @@
 # ---- benchmarks: make bench ------------------------------------------------------------------
 #   make bench [OSMEM=...] [TRACES=<dir>] [QUICK=1] [ROUNDS=n] [BENCH_TIMEOUT=seconds per run]
 #       replays the kit's workloads (and the *.rep malloc-lab traces of TRACES=) and the
-#       steady state against glibc (with and without its thread cache), jemalloc, mimalloc,
-#       tcmalloc, src/libosmem.so and OSMEM=; prints the tables and writes
+#       steady state against glibc (as it is, without its thread cache, and keeping its heap),
+#       jemalloc, mimalloc, tcmalloc, src/libosmem.so and OSMEM=; prints the tables and writes
 #       build/bench/report.md, ratios.svg, steady.svg (README, "Benchmarks")
 BENCH_DRIVER := build/bench/bench_replay
 .PHONY: bench bench-deps
