@@ -11,12 +11,70 @@
  *     before a search, so os_free stays syscall-free;
  *   - the free index (free_index.c) agrees with the list after every function here returns:
  *     every change of a block's status, size or neighbours is told to it, and the runs it has
- *     on its pending list are the only ones block_list_coalesce() has to merge.
+ *     on its pending list are the only ones block_list_coalesce() has to merge;
+ *   - an ALLOC block's padding word (HEADER_PAD_OFFSET) is 1 when the block before it is
+ *     FREE, else 0. Every function here that makes a block FREE or ALLOC, or gives it a new
+ *     predecessor, rewrites its successor's word. os_free trusts a 0, so it reads the block
+ *     before only when it is FREE and must be merged with; a 1 it checks (see
+ *     block_prev_free): a program that scribbles on a header cannot make us merge a block
+ *     that is not FREE.
  */
+#include <string.h>
+
 #include "osmem_internal.h"
 
 static struct block_meta *first;
 static struct block_meta *last;
+
+static inline bool is_free(const struct block_meta *b)
+{
+	return b && b->status == STATUS_FREE;
+}
+
+static inline uint32_t prev_free_word(const struct block_meta *b)
+{
+	uint32_t word;
+
+	memcpy(&word, (const char *)b + HEADER_PAD_OFFSET, sizeof(word));
+	return word;
+}
+
+static inline void set_prev_free(struct block_meta *b, bool prev_free)
+{
+	uint32_t word = prev_free;
+
+	memcpy((char *)b + HEADER_PAD_OFFSET, &word, sizeof(word));
+}
+
+/* Where note_prev writes when there is no ALLOC block to note in. */
+static struct block_meta nowhere = { .status = STATUS_FREE };
+
+/* b (NULL: none) has a new predecessor, or its predecessor a new status: an ALLOC b notes it.
+   Without a branch: whether the block after is ALLOC is a coin toss that os_free and a split
+   would otherwise mispredict half the time. */
+static inline void note_prev(struct block_meta *b, bool prev_free)
+{
+	struct block_meta *at = b ? b : &nowhere;
+
+	at = at->status == STATUS_ALLOC ? at : &nowhere;
+	set_prev_free(at, prev_free);
+}
+
+/* Whether the block before ALLOC block `block` is FREE: read only when the word says so, and
+   then confirmed, so a word a program overwrote costs a read, never a wrong merge. */
+static inline bool block_prev_free(const struct block_meta *block)
+{
+	return prev_free_word(block) && is_free(block->prev);
+}
+
+/* For check.c: *recorded is what block's word says; false when the word is neither 0 nor 1. */
+bool block_prev_free_recorded(const struct block_meta *block, bool *recorded)
+{
+	uint32_t word = prev_free_word(block);
+
+	*recorded = word;
+	return word <= 1;
+}
 
 struct block_meta *block_list_first(void)
 {
@@ -30,6 +88,8 @@ struct block_meta *block_list_last(void)
 
 void block_list_append(struct block_meta *block, size_t size, int status)
 {
+	bool prev_free = is_free(last);
+
 	block->size = size;
 	block->status = status;
 	block->prev = last;
@@ -40,7 +100,9 @@ void block_list_append(struct block_meta *block, size_t size, int status)
 		first = block;
 	last = block;
 	if (status == STATUS_FREE)
-		free_index_freed(block);
+		free_index_freed(block, prev_free);
+	else
+		set_prev_free(block, prev_free);
 }
 
 /* block's header lies inside the heap (so the heap exists): the callers checked. */
@@ -53,6 +115,26 @@ bool block_list_is_member(const struct block_meta *block)
 		return false;
 	if (block->next ? !heap_holds_header(block->next) || block->next->prev != block
 			: block != last)
+		return false;
+	return true;
+}
+
+/*
+ * block_list_is_member for an ALLOC block, from the side os_free reads: its successor links
+ * back to it (or it is the last block) and, when its word says the block before is FREE, that
+ * block links to it too. The block before, when the word says it is not FREE, is not read:
+ * os_free never uses it then. A stale header (of a block merged into another) says FREE, and
+ * a pointer into a payload gives the successor check bytes of the program's.
+ */
+bool block_list_holds_allocated(const struct block_meta *block)
+{
+	if (block->status != STATUS_ALLOC)
+		return false;
+	if (block->next ? !heap_holds_header(block->next) || block->next->prev != block
+			: block != last)
+		return false;
+	if (prev_free_word(block) && (block->prev ? !heap_holds_header(block->prev) ||
+					block->prev->next != block : block != first))
 		return false;
 	return true;
 }
@@ -85,8 +167,11 @@ void block_list_coalesce(void)
 /* An ALLOC block becomes FREE (no merging: see block_list_coalesce). */
 void block_mark_free(struct block_meta *block)
 {
+	bool prev_free = block_prev_free(block);   /* before the index takes the padding */
+
 	block->status = STATUS_FREE;
-	free_index_freed(block);
+	note_prev(block->next, true);
+	free_index_freed(block, prev_free);
 }
 
 /* A FREE block with no FREE neighbour is handed out. */
@@ -94,6 +179,7 @@ void block_take(struct block_meta *block)
 {
 	free_index_take(block);
 	block->status = STATUS_ALLOC;
+	set_prev_free(block, false);
 }
 
 /* Cuts block down to `need` bytes when that leaves room for another block: the rest becomes
@@ -122,18 +208,23 @@ void block_split(struct block_meta *block, size_t need)
 {
 	struct block_meta *rest = cut(block, need);
 
-	if (rest)
-		free_index_freed(rest);
+	if (rest) {
+		note_prev(rest->next, true);
+		free_index_freed(rest, false);
+	}
 }
 
 /* block_split for a block that was a whole (merged) free run: no FREE block follows it, so
-   the rest is a run of one block, without looking at its neighbours. */
+   the rest is a run of one block, without looking at its neighbours; without a rest, the
+   block after has an ALLOC block before it now. */
 void block_split_run(struct block_meta *block, size_t need)
 {
 	struct block_meta *rest = cut(block, need);
 
 	if (rest)
 		free_index_add_single(rest);
+	else
+		note_prev(block->next, false);
 }
 
 /*
@@ -157,8 +248,10 @@ void block_absorb_free_successors(struct block_meta *block, size_t need,
 	while (block->size < need && block->next && block->next->status == STATUS_FREE)
 		swallow_next(block);
 	undo->new_next = block->next;
-	if (block->next && block->next->status == STATUS_FREE)
+	if (is_free(block->next))
 		free_index_add_run(block->next);
+	else
+		note_prev(block->next, false);
 }
 
 void block_absorb_undo(const struct absorb_undo *undo)
@@ -179,5 +272,6 @@ void block_absorb_undo(const struct absorb_undo *undo)
 		undo->new_next->prev = prev;
 	else
 		last = prev;
+	note_prev(undo->new_next, true);
 	free_index_add_run(undo->old_next);
 }

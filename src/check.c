@@ -109,6 +109,18 @@ NO_SANITIZE static int check_heap_list(struct report *r)
 		if (b->prev != prev)
 			return fail(r, "heap block %p: prev is %p, expected %p", (void *)b,
 				    (void *)b->prev, (void *)prev);
+		if (b->status == STATUS_ALLOC) {
+			bool recorded, prev_free = prev && prev->status == STATUS_FREE;
+
+			if (!block_prev_free_recorded(b, &recorded))
+				return fail(r, "heap block %p: the padding after its status is "
+					    "neither 0 nor 1", (void *)b);
+			if (recorded != prev_free)
+				return fail(r, "heap block %p: its padding says the block before "
+					    "it is %s, but it is %s", (void *)b,
+					    recorded ? "FREE" : "not FREE",
+					    prev_free ? "FREE" : "not FREE");
+		}
 		uintptr_t end = end_of(b);
 
 		if (end == brk_end) {

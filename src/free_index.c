@@ -119,9 +119,7 @@ static struct {
  * 48 bits (an address >> 3): link 1 is the low 48 bits of the payload word; link 0 keeps its
  * low 32 bits in the padding and its high 16 in the payload word's top 16 bits.
  */
-#define PAD_OFFSET (offsetof(struct block_meta, status) + sizeof(int))
-_Static_assert(PAD_OFFSET + sizeof(uint32_t) == offsetof(struct block_meta, prev),
-	       "block_meta has 4 bytes of padding after status");
+#define PAD_OFFSET HEADER_PAD_OFFSET
 
 #define LINK_MASK 0xffffffffffffULL
 
@@ -696,14 +694,15 @@ void free_index_forget_run(struct block_meta *first)
 		single_remove(first);
 }
 
-void free_index_freed(struct block_meta *block)
+/* prev_free: whether the block before is FREE, which the caller knows without reading it. */
+void free_index_freed(struct block_meta *block, bool prev_free)
 {
 	struct block_meta *prev = block->prev;
 	bool next_free = is_free(block->next);
 
 	if (next_free)
 		free_index_forget_run(block->next);
-	if (!is_free(prev)) {
+	if (!prev_free) {
 		if (next_free)
 			pending_push(block);   /* block now starts next's run: two blocks or more */
 		else

@@ -60,6 +60,16 @@ static inline struct block_meta *block_of(void *payload)
 	return (struct block_meta *)payload - 1;
 }
 
+/*
+ * The 4 bytes of padding after a header's `status` are the library's: a FREE block lends them
+ * to the free index (its links, free_index.c); an ALLOC heap block holds there whether the
+ * block before it is FREE (block_list.c), so that os_free, which must know, reads that block's
+ * header only when it is (as glibc's PREV_INUSE bit spares it the previous chunk's).
+ */
+#define HEADER_PAD_OFFSET (offsetof(struct block_meta, status) + sizeof(int))
+_Static_assert(HEADER_PAD_OFFSET + sizeof(uint32_t) == offsetof(struct block_meta, prev),
+	       "block_meta has 4 bytes of padding after status");
+
 /* heap.c: the brk() region. */
 bool heap_prepare(void);                       /* first use: preallocate; false on failure */
 bool heap_extend(size_t bytes, uintptr_t *old_break);   /* one brk() by exactly `bytes` */
@@ -73,6 +83,8 @@ struct block_meta *block_list_first(void);
 struct block_meta *block_list_last(void);
 void block_list_append(struct block_meta *block, size_t size, int status);
 bool block_list_is_member(const struct block_meta *block);
+bool block_list_holds_allocated(const struct block_meta *block);   /* os_free's quick check */
+bool block_prev_free_recorded(const struct block_meta *block, bool *recorded);   /* check.c */
 void block_list_coalesce(void);
 void block_mark_free(struct block_meta *block);
 void block_take(struct block_meta *block);
@@ -101,7 +113,7 @@ struct free_run {
 struct free_run free_index_best_fit(size_t need);
 struct free_run free_index_last_run(void);
 /* Told by the block list: */
-void free_index_freed(struct block_meta *block);        /* block has just become FREE */
+void free_index_freed(struct block_meta *block, bool prev_free);   /* block has just become FREE */
 void free_index_take(struct block_meta *single);        /* a one-block run leaves the index */
 void free_index_add_run(struct block_meta *first);      /* a run starts at first */
 void free_index_add_single(struct block_meta *single);  /* ... and has one block only */

@@ -10,6 +10,8 @@
 * Pointers the allocator never handed out: exactly one line "<function>(): invalid pointer
   0x...\\n" on stderr naming the pointer, then SIGABRT. Several cases put the would-be header
   in unmapped memory, so a library that read it would die of SIGSEGV instead.
+* A live block's header padding overwritten (the library keeps there whether the block before
+  is FREE): os_free still merges only with FREE blocks; OSMEM_CHECK=1 names the word.
 * Writes into a freed block (bytes, or a pointer as a stale list node would store): the next
   os_malloc reads the free index there and aborts with one line naming the block, and with
   OSMEM_CHECK=1 its heap check names the broken link first. Written in the middle one of three
@@ -79,6 +81,20 @@ def test_harmless_frees(case: str, env: dict[str, str], record_property) -> None
         assert not call.syscalls and call.ret in (0, None), f"{call.func}{call.args}"
     if not env:
         record_property("reliability", ("bad inputs tried", len(harmless)))
+
+
+def test_scribbled_padding_does_not_make_free_merge_an_allocated_block(record_property) -> None:
+    """The library keeps "the block before is FREE" in an ALLOC header's padding; a program
+    that overwrites it gets no wrong merge (the program checks the heap and the neighbours),
+    and OSMEM_CHECK=1 names the overwritten word at the next call."""
+    run = run_plain("scribbled-padding", {})
+    assert run.returncode == 0, run.stderr
+    record_property("reliability", ("bad inputs tried", 1))
+
+    checked = run_plain("scribbled-padding", {"OSMEM_CHECK": "1"})
+    assert checked.returncode == -signal.SIGABRT, checked.stderr
+    assert re.fullmatch(r"os_free\(\): heap check failed: heap block 0x[0-9a-f]+: the padding "
+                        r"after its status is neither 0 nor 1\n", checked.stderr)
 
 
 @pytest.mark.parametrize("case", INVALID)

@@ -28,6 +28,7 @@ CORRUPTIONS = {
     "corrupt-tiling": "(blocks must tile the heap without gaps)",
     "corrupt-mapped-status": "status 1, expected MAPPED (2)",
     "corrupt-mapped-size": "invalid size 300001",
+    "corrupt-prev-free": "its padding says the block before it is not FREE, but it is FREE",
 }
 
 

@@ -11,6 +11,9 @@
  *   free-null      os_free(NULL) does nothing;
  *   double-free    a second os_free of a heap block changes nothing; os_realloc of a freed
  *                  heap block returns NULL and changes nothing;
+ *   scribbled-padding  a live block's header padding (the library's 4 bytes after `status`)
+ *                  overwritten, as a 12-byte underflow would: os_free of it must still not merge
+ *                  it with the ALLOC block before it, and the heap stays sound;
  *   corrupt-<what> the invariant checker itself: corrupt one header (as a buggy program
  *                  would), osmem_check_heap must report it; its message goes to stdout. With
  *                  OSMEM_CHECK=1 the next os_malloc aborts with the same message.
@@ -31,6 +34,7 @@
  * No stdio and no libc malloc (they would move the program break): osmem_dprintf only.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,6 +207,29 @@ static void double_free(void)
 	os_free(b);
 }
 
+static void scribbled_padding(void)
+{
+	char *a = os_malloc(100), *b = os_malloc(100), *c = os_malloc(100);
+
+	if (!a || !b || !c)
+		die("os_malloc failed");
+	fill(a, 100, 1);
+	memset((char *)header(b) + offsetof(struct block_meta, status) + sizeof(int), 0xff,
+	       sizeof(int));
+	os_free(b);
+	check_heap("os_free of a block with scribbled padding");
+	if (header(a)->status != STATUS_ALLOC || header(a)->size != 104 ||
+	    header(a)->next != header(b) || header(b)->status != STATUS_FREE)
+		die("os_free merged the freed block with the ALLOC block before it");
+	if (os_malloc(100) != b)
+		die("the freed block is not the best fit for its own size");
+	expect_filled("the block before", a, 100, 1);
+	os_free(a);
+	os_free(b);
+	os_free(c);
+	check_heap("the frees");
+}
+
 /* Pointers never handed out: print it, pass it, and the library must abort. */
 static void announce(void *ptr)
 {
@@ -319,6 +346,9 @@ static void corrupt(const char *name)
 		header(m)->status = STATUS_ALLOC;
 	else if (!strcmp(name, "corrupt-mapped-size"))
 		header(m)->size = 300001;
+	else if (!strcmp(name, "corrupt-prev-free"))   /* c's padding: "the block before is FREE" */
+		memset((char *)header(c) + offsetof(struct block_meta, status) + sizeof(int), 0,
+		       sizeof(int));
 	else
 		die("unknown case");
 	if (!osmem_check_heap(why, sizeof(why)))
@@ -382,6 +412,8 @@ int main(int argc, char **argv)
 		free_null();
 	else if (!strcmp(argv[1], "double-free"))
 		double_free();
+	else if (!strcmp(argv[1], "scribbled-padding"))
+		scribbled_padding();
 	else if (!strncmp(argv[1], "corrupt-", 8))
 		corrupt(argv[1]);
 	else if (!strncmp(argv[1], "write-after-free-among-", 23))
