@@ -123,8 +123,9 @@ bool block_list_is_member(const struct block_meta *block)
  * block_list_is_member for an ALLOC block, from the side os_free reads: its successor links
  * back to it (or it is the last block) and, when its word says the block before is FREE, that
  * block links to it too. The block before, when the word says it is not FREE, is not read:
- * os_free never uses it then. A stale header (of a block merged into another) says FREE, and
- * a pointer into a payload gives the successor check bytes of the program's.
+ * os_free never uses it then. What this lets through, the two-sided check would too: a stale
+ * header (of a block merged into another) says FREE, so it gets the full check, and a header
+ * made of a program's bytes passes only if the block it names as its successor names it back.
  */
 bool block_list_holds_allocated(const struct block_meta *block)
 {

@@ -119,7 +119,6 @@ static struct {
  * 48 bits (an address >> 3): link 1 is the low 48 bits of the payload word; link 0 keeps its
  * low 32 bits in the padding and its high 16 in the payload word's top 16 bits.
  */
-#define PAD_OFFSET HEADER_PAD_OFFSET
 
 #define LINK_MASK 0xffffffffffffULL
 
@@ -129,7 +128,7 @@ static inline uint32_t pad_word(const struct block_meta *b)
 {
 	uint32_t pad;
 
-	memcpy(&pad, (const char *)b + PAD_OFFSET, sizeof(pad));
+	memcpy(&pad, (const char *)b + HEADER_PAD_OFFSET, sizeof(pad));
 	return pad;
 }
 
@@ -143,7 +142,7 @@ static inline uint64_t payload_word(const struct block_meta *b)
 
 static inline void store_links(struct block_meta *b, uint32_t pad, uint64_t word)
 {
-	memcpy((char *)b + PAD_OFFSET, &pad, sizeof(pad));
+	memcpy((char *)b + HEADER_PAD_OFFSET, &pad, sizeof(pad));
 	memcpy((char *)b + META_SIZE, &word, sizeof(word));
 }
 
