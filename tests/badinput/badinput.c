@@ -12,8 +12,8 @@
  *   double-free    a second os_free of a heap block changes nothing; os_realloc of a freed
  *                  heap block returns NULL and changes nothing;
  *   scribbled-padding  a live block's header padding (the library's 4 bytes after `status`)
- *                  overwritten, as a 12-byte underflow would: os_free of it must still not merge
- *                  it with the ALLOC block before it, and the heap stays sound;
+ *                  overwritten, as a write 17 to 20 bytes before its payload would: os_free
+ *                  must not merge it with the ALLOC block before it, and the heap stays sound;
  *   corrupt-<what> the invariant checker itself: corrupt one header (as a buggy program
  *                  would), osmem_check_heap must report it; its message goes to stdout. With
  *                  OSMEM_CHECK=1 the next os_malloc aborts with the same message.
