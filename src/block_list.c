@@ -26,16 +26,11 @@
 static struct block_meta *first;
 static struct block_meta *last;
 
-static inline bool is_free(const struct block_meta *b)
-{
-	return b && b->status == STATUS_FREE;
-}
-
-static inline uint32_t prev_free_word(const struct block_meta *b)
+uint32_t block_prev_free_word(const struct block_meta *block)
 {
 	uint32_t word;
 
-	memcpy(&word, (const char *)b + HEADER_PAD_OFFSET, sizeof(word));
+	memcpy(&word, (const char *)block + HEADER_PAD_OFFSET, sizeof(word));
 	return word;
 }
 
@@ -46,34 +41,18 @@ static inline void set_prev_free(struct block_meta *b, bool prev_free)
 	memcpy((char *)b + HEADER_PAD_OFFSET, &word, sizeof(word));
 }
 
-/* Where note_prev writes when there is no ALLOC block to note in. */
-static struct block_meta nowhere = { .status = STATUS_FREE };
-
-/* b (NULL: none) has a new predecessor, or its predecessor a new status: an ALLOC b notes it.
-   Without a branch: whether the block after is ALLOC is a coin toss that os_free and a split
-   would otherwise mispredict half the time. */
+/* b (NULL: none) has a new predecessor, or its predecessor a new status: an ALLOC b notes it. */
 static inline void note_prev(struct block_meta *b, bool prev_free)
 {
-	struct block_meta *at = b ? b : &nowhere;
-
-	at = at->status == STATUS_ALLOC ? at : &nowhere;
-	set_prev_free(at, prev_free);
+	if (b && b->status == STATUS_ALLOC)
+		set_prev_free(b, prev_free);
 }
 
 /* Whether the block before ALLOC block `block` is FREE: read only when the word says so, and
    then confirmed, so a word a program overwrote costs a read, never a wrong merge. */
 static inline bool block_prev_free(const struct block_meta *block)
 {
-	return prev_free_word(block) && is_free(block->prev);
-}
-
-/* For check.c: *recorded is what block's word says; false when the word is neither 0 nor 1. */
-bool block_prev_free_recorded(const struct block_meta *block, bool *recorded)
-{
-	uint32_t word = prev_free_word(block);
-
-	*recorded = word;
-	return word <= 1;
+	return block_prev_free_word(block) && is_free(block->prev);
 }
 
 struct block_meta *block_list_first(void)
@@ -105,39 +84,36 @@ void block_list_append(struct block_meta *block, size_t size, int status)
 		set_prev_free(block, prev_free);
 }
 
-/* block's header lies inside the heap (so the heap exists): the callers checked. */
-bool block_list_is_member(const struct block_meta *block)
+/* The block before block (in the heap, or none: block is the first) links to it. */
+static bool linked_from_prev(const struct block_meta *block)
 {
-	if (block->status != STATUS_FREE && block->status != STATUS_ALLOC)
-		return false;
-	if (block->prev ? !heap_holds_header(block->prev) || block->prev->next != block
-			: block != first)
-		return false;
-	if (block->next ? !heap_holds_header(block->next) || block->next->prev != block
-			: block != last)
-		return false;
-	return true;
+	return block->prev ? heap_holds_header(block->prev) && block->prev->next == block
+			   : block == first;
+}
+
+/* The block after block (in the heap, or none: block is the last) links back to it. */
+static bool linked_from_next(const struct block_meta *block)
+{
+	return block->next ? heap_holds_header(block->next) && block->next->prev == block
+			   : block == last;
 }
 
 /*
- * block_list_is_member for an ALLOC block, from the side os_free reads: its successor links
- * back to it (or it is the last block) and, when its word says the block before is FREE, that
- * block links to it too. The block before, when the word says it is not FREE, is not read:
- * os_free never uses it then. What this lets through, the two-sided check would too: a stale
- * header (of a block merged into another) says FREE, so it gets the full check, and a header
- * made of a program's bytes passes only if the block it names as its successor names it back.
+ * block's header lies inside the heap (so the heap exists): the callers checked. A FREE block
+ * is checked by both of its links. An ALLOC block, the one os_free and os_realloc meet, from
+ * the side os_free reads: its successor links back to it and, when its word says the block
+ * before is FREE, that block links to it too; the block before is not read otherwise (neither
+ * os_free nor os_realloc uses it then). No pointer we did not hand out gets through that the
+ * two-sided check would stop: a stale header (of a block merged into another) says FREE, and
+ * a header made of a program's bytes passes only if the block it names as its successor
+ * names it back.
  */
-bool block_list_holds_allocated(const struct block_meta *block)
+bool block_list_is_member(const struct block_meta *block)
 {
-	if (block->status != STATUS_ALLOC)
-		return false;
-	if (block->next ? !heap_holds_header(block->next) || block->next->prev != block
-			: block != last)
-		return false;
-	if (prev_free_word(block) && (block->prev ? !heap_holds_header(block->prev) ||
-					block->prev->next != block : block != first))
-		return false;
-	return true;
+	if (block->status == STATUS_ALLOC)
+		return linked_from_next(block) &&
+		       (!block_prev_free_word(block) || linked_from_prev(block));
+	return block->status == STATUS_FREE && linked_from_prev(block) && linked_from_next(block);
 }
 
 /* Unlinks block->next, whose bytes become part of block's payload. */
@@ -159,7 +135,7 @@ void block_list_coalesce(void)
 	struct block_meta *b;
 
 	while ((b = free_index_pending_pop())) {
-		while (b->next && b->next->status == STATUS_FREE)
+		while (is_free(b->next))
 			swallow_next(b);
 		free_index_add_run(b);
 	}
@@ -243,10 +219,10 @@ void block_absorb_free_successors(struct block_meta *block, size_t need,
 	undo->old_size = block->size;
 	undo->old_next = run;
 	undo->new_next = run;
-	if (block->size >= need || !run || run->status != STATUS_FREE)
+	if (block->size >= need || !is_free(run))
 		return;
 	free_index_forget_run(run);
-	while (block->size < need && block->next && block->next->status == STATUS_FREE)
+	while (block->size < need && is_free(block->next))
 		swallow_next(block);
 	undo->new_next = block->next;
 	if (is_free(block->next))
@@ -261,7 +237,7 @@ void block_absorb_undo(const struct absorb_undo *undo)
 
 	if (prev->next == undo->old_next)
 		return;
-	if (prev->next && prev->next->status == STATUS_FREE)
+	if (is_free(prev->next))
 		free_index_forget_run(prev->next);
 	prev->size = undo->old_size;
 	prev->next = undo->old_next;

@@ -110,9 +110,10 @@ NO_SANITIZE static int check_heap_list(struct report *r)
 			return fail(r, "heap block %p: prev is %p, expected %p", (void *)b,
 				    (void *)b->prev, (void *)prev);
 		if (b->status == STATUS_ALLOC) {
-			bool recorded, prev_free = prev && prev->status == STATUS_FREE;
+			uint32_t recorded = block_prev_free_word(b);
+			bool prev_free = prev && prev->status == STATUS_FREE;
 
-			if (!block_prev_free_recorded(b, &recorded))
+			if (recorded > 1)
 				return fail(r, "heap block %p: the padding after its status is "
 					    "neither 0 nor 1", (void *)b);
 			if (recorded != prev_free)

@@ -238,11 +238,6 @@ static inline bool links_null(const struct block_meta *b)
 	return pad_word(b) == (uint32_t)null && payload_word(b) == (null | (null >> 32) << 48);
 }
 
-static inline bool is_free(const struct block_meta *b)
-{
-	return b && b->status == STATUS_FREE;
-}
-
 /* ---- treaps ------------------------------------------------------------------------------ */
 
 /* A hash of the address: Fibonacci hashing spreads even evenly spaced blocks' priorities. */

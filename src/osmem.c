@@ -92,8 +92,7 @@ static void __attribute__((noreturn)) invalid_pointer(const char *function, void
 
 /*
  * The block whose payload starts at ptr, or abort: see the invariants above. Inlined: os_free
- * runs it on every call. An ALLOC heap block, the common case, is checked from the side its
- * free will read; any other header by both of its links.
+ * runs it on every call.
  */
 static inline __attribute__((always_inline)) struct block_meta *
 checked_block(void *ptr, const char *function)
@@ -101,8 +100,7 @@ checked_block(void *ptr, const char *function)
 	struct block_meta *block = block_of(ptr);
 
 	if ((uintptr_t)ptr % ALIGNMENT == 0) {
-		if (heap_contains(block, META_SIZE) &&
-		    (block_list_holds_allocated(block) || block_list_is_member(block)))
+		if (heap_contains(block, META_SIZE) && block_list_is_member(block))
 			return block;
 		if (mapped_is_live(block))
 			return block;

@@ -60,6 +60,11 @@ static inline struct block_meta *block_of(void *payload)
 	return (struct block_meta *)payload - 1;
 }
 
+static inline bool is_free(const struct block_meta *block)
+{
+	return block && block->status == STATUS_FREE;
+}
+
 /*
  * The 4 bytes of padding after a header's `status` are the library's: a FREE block lends them
  * to the free index (its links, free_index.c); an ALLOC heap block holds there whether the
@@ -83,8 +88,7 @@ struct block_meta *block_list_first(void);
 struct block_meta *block_list_last(void);
 void block_list_append(struct block_meta *block, size_t size, int status);
 bool block_list_is_member(const struct block_meta *block);
-bool block_list_holds_allocated(const struct block_meta *block);   /* os_free's quick check */
-bool block_prev_free_recorded(const struct block_meta *block, bool *recorded);   /* check.c */
+uint32_t block_prev_free_word(const struct block_meta *block);   /* for check.c */
 void block_list_coalesce(void);
 void block_mark_free(struct block_meta *block);
 void block_take(struct block_meta *block);
