@@ -17,7 +17,6 @@ import platform
 import re
 import resource
 import select
-import shutil
 import signal
 import subprocess
 import tempfile
@@ -118,8 +117,7 @@ def _stage_files(files: Path, program: Path, lib_dir: Path, markers: Path,
             continue                  # the run reports what is missing (the loader says it)
         target = files / name
         target.parent.mkdir(mode=0o755, exist_ok=True)
-        shutil.copyfile(source, target)
-        target.chmod(0o755)
+        sandbox.copy_executable(source, target)
         staged[name] = target
     return staged, renamed
 
@@ -245,9 +243,9 @@ def _run_traced_once(program: Path, lib_dir: Path, tracer: str, markers: Path, t
         if tracer == "ltrace" and not confined:
             tracer_env.update(env)
         with open(work / "stdout", "wb") as out, open(work / "stderr", "wb") as err:
-            process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                       env=tracer_env, cwd=work, start_new_session=True,
-                                       preexec_fn=_limit_child, pass_fds=watch.pass_fds)
+            process = sandbox.popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                                    env=tracer_env, cwd=work, start_new_session=True,
+                                    preexec_fn=_limit_child, pass_fds=watch.pass_fds)
             watch.started()
             try:
                 returncode = wait_exit(process, timeout)

@@ -12,6 +12,10 @@ only once every process it started is gone, setsid() or not (EndWatch).
 Inside, the kit's launcher (checker/launcher.c) sets the resource limits and the seccomp filter
 before it execs the command, so the limits count the sandbox's processes only.
 
+The files a run or a build executes are copies the checker writes, so it never forks while
+writing one (copy_executable, writing_files, popen): a child forked meanwhile would hold the copy
+open for writing, and an exec of it fail with "Text file busy".
+
 SANDBOX=0 in the environment runs without bwrap (for machines that cannot create namespaces):
 every run then prints a warning; the launcher's limits and filter still apply.
 """
@@ -23,6 +27,9 @@ import math
 import os
 import pwd
 import select
+import shutil
+import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +42,33 @@ SANDBOX_UID = 65534
 TMP_SIZE = 64 * 1024 * 1024            # bytes of the private /tmp
 WARNING = ("osmem: WARNING: SANDBOX=0: the submission runs without the sandbox, as your user, "
            "with your files; its grade can be forged. Grade only code you trust this way.")
+
+
+# A process forked while another thread has a file open for writing holds that file open until
+# its own exec, and an exec of the file in that window fails with ETXTBSY ("Text file busy").
+# Runs and builds started from several threads at once (course/grade_all.py, the kit's
+# self-tests) copy executables and fork side by side, so both take this lock: a copy is closed
+# before any fork, and a fork has exec'd (subprocess.Popen returns only then) before the next
+# copy opens. Seen as "bwrap: execvp .../launcher: Text file busy" failing a correct program.
+_COPY_OR_FORK = threading.Lock()
+
+
+def writing_files() -> threading.Lock:
+    """To hold while writing a file that a run or a build may execute: no fork meanwhile."""
+    return _COPY_OR_FORK
+
+
+def copy_executable(source: Path, target: Path) -> None:
+    """source copied to target, mode 0755, never while this process forks (see popen)."""
+    with writing_files():
+        shutil.copyfile(source, target)
+        target.chmod(0o755)
+
+
+def popen(command: list[str], **options) -> subprocess.Popen:
+    """subprocess.Popen, never while a file is written under writing_files()."""
+    with _COPY_OR_FORK:
+        return subprocess.Popen(command, **options)
 
 
 @dataclass(frozen=True)

@@ -154,9 +154,10 @@ def _tree_size(root: Path) -> int:
 
 def _copy_regular_and_links(source: str, target: str, *, follow_symlinks: bool = True) -> None:
     """copytree's copy function: FIFOs, sockets and devices are not copied (reading a FIFO
-    would block, a device never ends)."""
+    would block, a device never ends). make may run what it copies (a script)."""
     if os.path.islink(source) or stat.S_ISREG(os.lstat(source).st_mode):
-        shutil.copy2(source, target, follow_symlinks=False)
+        with sandbox.writing_files():
+            shutil.copy2(source, target, follow_symlinks=False)
 
 
 def _scratch_tree(sources: Path, scratch: Path) -> None:
@@ -189,11 +190,11 @@ def _make_command(scratch: Path, launcher: Path, watch: sandbox.EndWatch) -> lis
 def _run_build(scratch: Path, launcher: Path) -> Build:
     """make in the scratch tree, in the sandbox (unless SANDBOX=0)."""
     with sandbox.EndWatch(sandbox.enabled()) as watch:
-        process = subprocess.Popen(_make_command(scratch, launcher, watch),
-                                   stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                   stderr=subprocess.STDOUT, env=BUILD_ENV, cwd=scratch / "src",
-                                   start_new_session=True, pass_fds=watch.pass_fds,
-                                   **sandbox.as_sandbox_user())
+        process = sandbox.popen(_make_command(scratch, launcher, watch),
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, env=BUILD_ENV, cwd=scratch / "src",
+                                start_new_session=True, pass_fds=watch.pass_fds,
+                                **sandbox.as_sandbox_user())
         watch.started()
         return _read_build(process, watch)
 
@@ -294,8 +295,7 @@ def _build(sources: Path, workdir: Path) -> tuple[Path | None, str, str]:
         top = Path(tmp)
         top.chmod(0o711)
         launcher = top / "launcher"
-        shutil.copyfile(sandbox.LAUNCHER, launcher)
-        launcher.chmod(0o755)
+        sandbox.copy_executable(sandbox.LAUNCHER, launcher)
         scratch = top / "scratch"
         scratch.mkdir(mode=0o755)
         library, problem, details = _build_in(sources, scratch, launcher)

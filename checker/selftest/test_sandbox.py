@@ -6,9 +6,11 @@ can see. The end-to-end attacks are in test_hostile.py."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import pytest
@@ -46,6 +48,44 @@ FINISHED = ('102   [0000555555555300] write(-1, "osmem:finished 1", 16) = -1 EBA
             '(Bad file descriptor)\n')
 EXITED = ("102   [????????????????] +++ exited with 0 +++\n"
           "100   [????????????????] +++ exited with 0 +++\n")
+
+
+def test_no_fork_while_an_executable_is_being_copied(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A child forked while a copy is open for writing keeps it open until its own exec, and an
+    exec of the copy in that window fails with ETXTBSY ("Text file busy"): runs and builds
+    started from several threads at once must not fork while a copy is being written."""
+    order: list[str] = []
+    writing, finish = threading.Event(), threading.Event()
+    copyfile = shutil.copyfile
+
+    def slow_copyfile(source, target):
+        copyfile(source, target)
+        writing.set()
+        finish.wait(30)
+        order.append("copied")
+
+    monkeypatch.setattr(sandbox.shutil, "copyfile", slow_copyfile)
+    copier = threading.Thread(target=sandbox.copy_executable,
+                              args=(Path("/bin/true"), tmp_path / "true"))
+    copier.start()
+    assert writing.wait(30)
+
+    def fork() -> None:
+        sandbox.popen(["/bin/true"]).wait()
+        order.append("forked")
+
+    forker = threading.Thread(target=fork)
+    forker.start()
+    try:
+        forker.join(1.0)    # /bin/true takes milliseconds: only the copy can hold it back
+        assert order == [] and forker.is_alive()
+    finally:
+        finish.set()
+        copier.join(30)
+        forker.join(30)
+    assert order == ["copied", "forked"]
+    assert os.stat(tmp_path / "true").st_mode & 0o777 == 0o755
 
 
 def test_the_program_is_found_behind_bwrap_and_the_launcher() -> None:
